@@ -1,0 +1,1 @@
+"""ELB claims harness: check published claims about empathy representations against real models."""

@@ -1,0 +1,1 @@
+"""Batched extraction, pooling and storage of residual-stream activations."""

@@ -1,0 +1,80 @@
+"""pandera schemas of every artifact a stage writes, and their validated readers/writers."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from elb.datasets.loaders import validate
+from elb.io import write_json
+
+ACTIVATION_INDEX = pa.DataFrameSchema(
+    {
+        "set": pa.Column(str),
+        "row": pa.Column(int, pa.Check.ge(0)),
+        "text_id": pa.Column(str),
+        "dataset": pa.Column(str),
+        "label": pa.Column(str),
+        "n_tokens": pa.Column(int, pa.Check.gt(0)),
+    },
+    unique=["set", "text_id"],
+    strict=True,
+    name="activation_index",
+)
+
+MEASUREMENTS = pa.DataFrameSchema(
+    {
+        "quantity": pa.Column(str, unique=True),
+        "value": pa.Column(float, nullable=True),
+        "ci_low": pa.Column(float, nullable=True),
+        "ci_high": pa.Column(float, nullable=True),
+        "interval": pa.Column(str),
+        "n": pa.Column(int, pa.Check.gt(0)),
+        "inputs": pa.Column(str),
+        "p_value": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
+        "null_mean": pa.Column(float, nullable=True),
+        "null_sd": pa.Column(float, nullable=True),
+        "null_n": pa.Column("Int64", nullable=True),
+        "details": pa.Column(object),
+    },
+    checks=pa.Check(lambda df: (df["ci_low"].isna() | (df["ci_low"] <= df["value"] + 1e-12))
+                    & (df["ci_high"].isna() | (df["value"] <= df["ci_high"] + 1e-12)),
+                    error="value must lie inside its interval"),
+    strict=True,
+    name="measurements",
+)
+
+VERDICTS = pa.DataFrameSchema(
+    {
+        "claim_id": pa.Column(str, unique=True),
+        "verdict": pa.Column(str, pa.Check.isin(["HOLDS", "FAILS", "INCONCLUSIVE", "SKIPPED", "ERROR"])),
+        "model": pa.Column(str),
+        "quantity": pa.Column(str),
+        "reason": pa.Column(str),
+    },
+    name="verdicts",
+)
+
+
+def measurements_frame(rows: list[dict[str, Any]], source: Path) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(MEASUREMENTS.columns))
+    frame = frame.astype({"value": float, "ci_low": float, "ci_high": float, "p_value": float, "null_mean": float,
+                          "null_sd": float, "null_n": "Int64", "n": int})
+    return validate(frame, MEASUREMENTS, source, id_column="quantity")
+
+
+def write_measurements(path: Path, rows: list[dict[str, Any]], provenance: dict[str, Any]) -> None:
+    measurements_frame(rows, path)
+    write_json(path, {"provenance": provenance, "measurements": rows})
+
+
+def read_measurements(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The measurements table (validated) and its provenance."""
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{path}: no measurements yet; run `dvc repro` (or `elb run`) first") from error
+    return measurements_frame(payload["measurements"], path), payload["provenance"]

@@ -1,0 +1,91 @@
+"""Typed view of params.yaml: the single source of truth for every knob, validated on load."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(Strict):
+    name: str = Field(
+        "smollm2-135m-instruct",
+        description="A shipped model key (`elb models`), a local Hugging Face directory, or a hub id.",
+    )
+    revision: str | None = Field(None, description="Hub revision (commit or tag) to pin; ignored for local files.")
+    device: str = Field("auto", description="auto (CUDA when present), cpu, or cuda[:N].")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto = bf16/fp16 on GPU, fp32 on CPU."
+    )
+    trust_remote_code: bool = Field(False, description="Allow model repositories to run their own code. Off by default.")
+
+
+class ActivationConfig(Strict):
+    batch_size: int = Field(8, ge=1, description="Texts per forward pass (published pipeline A/B: 8).")
+    max_tokens: int = Field(512, ge=8, description="Truncate each text to this many tokens.")
+    reference_n_layers: int = Field(
+        32, ge=1, description="Depth of the published model whose layer numbers the claims cite (Mistral-7B: 32)."
+    )
+
+
+class PipelineBConfig(Strict):
+    layer: int = Field(16, description="Published layer (resid_post, of reference_n_layers), mapped by relative depth.")
+    epochs: int = Field(50, ge=1, description="Full-batch Adam epochs of the 3-class linear probe.")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="Stratified held-out test share (270 -> 54).")
+    val_fraction: float = Field(0.2, gt=0, lt=1, description="Stratified validation share of the rest (216 -> 44).")
+
+
+class ValidationConfig(Strict):
+    layer: int = Field(16, description="Published layer (resid_post) of the one-vs-rest probes.")
+    layers: list[int] = Field([4, 8, 12, 16, 20, 24], description="Published layers of the layer sweep.")
+    n_triplets: int = Field(30, ge=3, description="First N triplets (3N texts) for the one-vs-rest probes.")
+    n_controls: int = Field(30, ge=3, description="First N non-empathy controls (3N texts) for the control probes.")
+    auroc_triplets: int = Field(60, ge=10, description="First N triplets for pairwise subtype AUROC.")
+    cv_folds: int = Field(5, ge=2, description="Stratified folds of the pairwise AUROC.")
+    C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic probes.")
+    max_iter: int = Field(1000, ge=1, description="lbfgs iterations of the logistic probes.")
+
+
+class NullConfig(Strict):
+    permutations: int = Field(100, ge=1, description="Shuffled-label refits for the empathy/control null (Mistral: 100).")
+    length_permutations: int = Field(50, ge=1, description="Shuffled-label refits for the length control (published: 50).")
+
+
+class AnalysisConfig(Strict):
+    standardize: bool = Field(
+        False, description="Z-score activations before probes. Published pipelines did not; off to reproduce them."
+    )
+    confidence: float = Field(0.95, gt=0, lt=1, description="Level of every reported interval.")
+    bootstrap: int = Field(200, ge=10, description="Bootstrap resamples (refits) for intervals.")
+    pipeline_b: PipelineBConfig = PipelineBConfig()
+    validation: ValidationConfig = ValidationConfig()
+    null_test: NullConfig = NullConfig()
+
+
+class Params(Strict):
+    seed: int = Field(42, description="Seed of every split, permutation, bootstrap and initialisation.")
+    data_dir: Path = Field(Path("data/bundled"), description="Folder with the three dataset files.")
+    artifacts_dir: Path = Field(Path("artifacts"), description="Where stages write activations and measurements.")
+    reports_dir: Path = Field(Path("reports"), description="Where the claims report is written.")
+    model: ModelConfig = ModelConfig()
+    activations: ActivationConfig = ActivationConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    """Read and validate params.yaml; unknown or mistyped keys are errors that name the key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: cannot read parameters: {error}") from error
+    try:
+        return Params.model_validate(raw)
+    except Exception as error:
+        raise ValueError(f"{path}: invalid parameters:\n{error}") from error

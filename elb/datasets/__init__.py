@@ -1,0 +1,1 @@
+"""Dataset formats, pandera schemas, loaders, text formatting and dataset quality checks."""

@@ -1,0 +1,103 @@
+"""Load the tripartite datasets (ours or the published files) into one validated texts table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.errors
+
+from elb.datasets.schemas import TEXTS
+from elb.datasets.spec import SPECS, TRIPLETS, VALENCE_STRIPPED, DatasetSpec
+
+
+class DatasetError(ValueError):
+    """Bad input, with the file, item and field that caused it."""
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, turning decoding problems into errors that name the file and position."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read: {error.strerror}") from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from error
+
+
+def _items(path: Path, spec: DatasetSpec) -> list[dict[str, Any]]:
+    payload = read_json(path)
+    items = payload.get(spec.list_key) if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items:
+        raise DatasetError(f"{path}: expected an object with a non-empty list under {spec.list_key!r}")
+    for position, item in enumerate(items):
+        where = f"{path}: item {position}"
+        if not isinstance(item, dict):
+            raise DatasetError(f"{where}: expected an object, got {type(item).__name__}")
+        where = f"{path}: item id={item.get('id', '?')} (position {position})"
+        for field in ("id", *spec.int_fields):
+            if not isinstance(item.get(field), int) or isinstance(item.get(field), bool):
+                raise DatasetError(f"{where}: field {field!r} must be an integer, got {item.get(field)!r}")
+        for field in ("scenario", *spec.text_fields):
+            if field not in item:
+                raise DatasetError(f"{where}: missing field {field!r}")
+            if not isinstance(item[field], str):
+                raise DatasetError(f"{where}: field {field!r} must be a string, got {type(item[field]).__name__}")
+            if not item[field].strip():
+                raise DatasetError(f"{where}: field {field!r} is empty")
+    return items
+
+
+def load_dataset(path: Path, spec: DatasetSpec) -> pd.DataFrame:
+    """One file -> rows of (item, label, response), validated by the TEXTS schema."""
+    rows = [
+        {
+            "text_id": f"{spec.name}-{item['id']}-{field}",
+            "dataset": spec.name,
+            "item_id": item["id"],
+            "position": position,
+            "label": field,
+            "scenario": item["scenario"],
+            "response": item[field],
+            "triplet_id": item.get("triplet_id"),
+        }
+        for position, item in enumerate(_items(path, spec))
+        for field in spec.text_fields
+    ]
+    frame = pd.DataFrame(rows).astype({"item_id": int, "position": int, "triplet_id": "Int64"})
+    return validate(frame, TEXTS, path)
+
+
+def validate(frame: pd.DataFrame, schema, path: Path, id_column: str = "text_id") -> pd.DataFrame:
+    """Run a pandera schema lazily and report every failure with its file, row id and field."""
+    try:
+        return schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        lines = []
+        for case in errors.failure_cases.head(20).itertuples():
+            index = case.index
+            known = id_column in frame and index is not None and index == index
+            row = frame[id_column].iloc[int(index)] if known else "-"
+            lines.append(f"  row {row}: field {case.column!r} failed {case.check} (value {case.failure_case!r})")
+        raise DatasetError(f"{path}: {len(errors.failure_cases)} schema failure(s):\n" + "\n".join(lines)) from errors
+
+
+def load_texts(data_dir: Path) -> pd.DataFrame:
+    """All three datasets of a folder (bundled or published) in one table; valence rows must link to triplets."""
+    data_dir = Path(data_dir)
+    frames = {spec.name: load_dataset(data_dir / spec.filename, spec) for spec in SPECS}
+    triplet_ids = set(frames[TRIPLETS.name]["item_id"])
+    valence = frames[VALENCE_STRIPPED.name]
+    dangling = valence[~valence["triplet_id"].isin(triplet_ids)]
+    if len(dangling):
+        first = dangling.iloc[0]
+        raise DatasetError(f"{data_dir / VALENCE_STRIPPED.filename}: item id={first['item_id']}: "
+                           f"field 'triplet_id' = {first['triplet_id']} names no triplet")
+    return pd.concat(frames.values(), ignore_index=True)

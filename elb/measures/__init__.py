@@ -1,0 +1,1 @@
+"""Pure analysis functions: probes, statistics, length control, Phase 2 measurements."""

@@ -1,0 +1,1 @@
+"""Model registry, loading (GGUF / local / hub -> TransformerBridge), device and layer conventions."""

@@ -1,0 +1,26 @@
+"""Device and dtype selection: CUDA with bf16/fp16 when present, CPU fp32 otherwise."""
+from __future__ import annotations
+
+import torch
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def select_device(requested: str = "auto") -> torch.device:
+    """`auto` picks CUDA when available; an explicit `cuda` without a GPU is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch sees no GPU; use device: auto or cpu")
+    return torch.device(requested)
+
+
+def select_dtype(requested: str, device: torch.device) -> torch.dtype:
+    """`auto`: bf16 on GPUs that support it, else fp16 on GPU, fp32 on CPU."""
+    if requested != "auto":
+        if requested not in DTYPES:
+            raise ValueError(f"dtype {requested!r} is not one of auto, {', '.join(DTYPES)}")
+        return DTYPES[requested]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32

@@ -1,0 +1,64 @@
+"""DVC stage: extract pooled activations of every text set the claims need, for the configured model."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from elb.activations.extract import extract, hook_names
+from elb.activations.pooling import POOLINGS
+from elb.activations.store import ActivationSet, save_set
+from elb.artifacts import ACTIVATION_INDEX
+from elb.config import load_params
+from elb.datasets.formatting import TEMPLATES, format_texts
+from elb.datasets.loaders import load_texts, validate
+from elb.datasets.spec import SPECS
+from elb.io import write_json
+from elb.models.loading import load_model
+from elb.models.registry import sha256_of
+from elb.plan import ACTIVATION_SETS, layer_plan
+from elb.provenance import base_provenance
+
+
+def run(params_path: str = "params.yaml") -> Path:
+    params = load_params(params_path)
+    texts = load_texts(params.data_dir)
+    model = load_model(params.model)
+    plan = layer_plan(params, model.n_layers)
+    blocks = sorted({ref.block for ref in plan.values()})
+    provenance = {
+        **base_provenance(params.seed),
+        "model": model.provenance,
+        "data": {spec.filename: sha256_of(params.data_dir / spec.filename) for spec in SPECS},
+        "layer_convention": "resid_post (TransformerLens blocks.L.hook_resid_post == HF hidden_states[L+1])",
+        "layers": {name: ref.describe() for name, ref in plan.items()},
+        "hooks": hook_names(blocks),
+        "poolings": list(POOLINGS),
+        "batch_size": params.activations.batch_size,
+        "max_tokens": params.activations.max_tokens,
+        "bos_added": model.tokenizer("x")["input_ids"][0] == model.tokenizer.bos_token_id,
+    }
+    final = params.artifacts_dir / "activations"
+    staging = final.with_name(final.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    index = []
+    for name, datasets in ACTIVATION_SETS.items():
+        subset = texts[texts["dataset"].isin(datasets)]
+        tensors, n_tokens = extract(model, format_texts(subset, name), blocks, params.activations.batch_size,
+                                    params.activations.max_tokens, description=f"{name} texts")
+        save_set(staging, name, ActivationSet(tensors, list(subset["text_id"]), blocks,
+                                              {"text_format": TEMPLATES[name], "provenance": provenance}))
+        index.append(pd.DataFrame({"set": name, "row": range(len(subset)), "text_id": subset["text_id"].values,
+                                   "dataset": subset["dataset"].values, "label": subset["label"].values,
+                                   "n_tokens": n_tokens}))
+    frame = validate(pd.concat(index, ignore_index=True), ACTIVATION_INDEX, staging / "index.csv")
+    frame.to_csv(staging / "index.csv", index=False)
+    write_json(staging / "provenance.json", provenance)
+    shutil.rmtree(final, ignore_errors=True)
+    staging.replace(final)
+    return final
+
+
+if __name__ == "__main__":
+    run()
