@@ -1,0 +1,47 @@
+"""pytest plugin of the claims suite: loads measurements once, collects verdicts, writes the report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from elb.artifacts import read_measurements
+from elb.claims.registry import load_registry
+from elb.claims.verdict import Verdict
+from elb.report.render import read_optional_json, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+VERDICTS: list[Verdict] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("claims")
+    group.addoption("--measurements", default=str(ROOT / "artifacts" / "measurements.json"),
+                    help="measurements.json written by `dvc repro` (default: artifacts/measurements.json)")
+    group.addoption("--reports-dir", default=str(ROOT / "reports"), help="where claims.{html,md,json} go")
+    group.addoption("--dataset-report", default=str(ROOT / "artifacts" / "dataset_report.json"))
+    group.addoption("--evidence", default=str(ROOT / "reports" / "evidence.json"),
+                    help="published-evidence audit rows (`elb evidence`), shown beside the verdicts")
+
+
+@pytest.fixture(scope="session")
+def measured(request: pytest.FixtureRequest):
+    """(measurements table, provenance, audited model id)."""
+    table, provenance = read_measurements(Path(request.config.getoption("--measurements")))
+    return table, provenance, provenance["activations"]["model"]["model"]
+
+
+@pytest.fixture(scope="session")
+def record():
+    return VERDICTS.append
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not VERDICTS:
+        return
+    config = session.config
+    _, provenance = read_measurements(Path(config.getoption("--measurements")))
+    evidence = read_optional_json(Path(config.getoption("--evidence")))
+    write_report(Path(config.getoption("--reports-dir")), load_registry(), sorted(VERDICTS, key=lambda v: v.claim_id),
+                 provenance, evidence["rows"] if evidence else None,
+                 read_optional_json(Path(config.getoption("--dataset-report"))))

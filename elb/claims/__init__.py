@@ -1,0 +1,1 @@
+"""Claim model, registry loading and verdict rules."""

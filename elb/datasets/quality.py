@@ -1,0 +1,26 @@
+"""Dataset quality report: sizes and the length confound of the empathy types."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from elb.datasets.spec import TRIPLETS
+from elb.measures.length import length_summary, tercile_chi_square
+
+
+def dataset_report(texts: pd.DataFrame, data_dir: Path, first_n: int = 30) -> dict[str, Any]:
+    """Per-type response length means and the type x length-tercile chi-square, for the first N and all triplets."""
+    triplets = texts[texts["dataset"] == TRIPLETS.name]
+    subsets = {f"first {first_n} triplets": triplets[triplets["position"] < first_n], "all triplets": triplets}
+    confound = {}
+    for name, frame in subsets.items():
+        labels, lengths = frame["label"].to_numpy(), frame["response"].str.len().to_numpy()
+        confound[name] = {"lengths": length_summary(labels, lengths), **tercile_chi_square(labels, lengths)}
+    return {
+        "data_dir": str(data_dir),
+        "counts": texts.groupby("dataset")["item_id"].nunique().to_dict(),
+        "texts": int(len(texts)),
+        "length_confound": confound,
+    }
