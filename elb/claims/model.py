@@ -53,6 +53,8 @@ class Claim(BaseModel):
 
     def criterion(self, model: str | None = None) -> str:
         """Human-readable pass criterion."""
+        if self.quantity is None or (self.threshold is None and self.comparator != "within"):
+            return "not measured"
         if self.decide_by == "permutation":
             return f"value {self.comparator} {self.threshold:g} with permutation p <= {self.alpha:g}"
         if self.comparator == "within":

@@ -25,6 +25,7 @@ class LoadedModel:
 
     bridge: Any
     tokenizer: Any
+    hf_model: Any
     n_layers: int
     d_model: int
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -133,4 +134,4 @@ def load_model(config: ModelConfig) -> LoadedModel:
         "trust_remote_code": config.trust_remote_code,
         "versions": {pkg: version(pkg) for pkg in ("torch", "transformers", "transformer-lens")},
     }
-    return LoadedModel(bridge, tokenizer, bridge.cfg.n_layers, bridge.cfg.d_model, provenance)
+    return LoadedModel(bridge, tokenizer, hf_model, bridge.cfg.n_layers, bridge.cfg.d_model, provenance)

