@@ -9,6 +9,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT.parent / "shared" / "published"
 PUBLISHED_TRIPARTITE = PUBLISHED / "elb" / "experiments" / "tripartite" / "data"
 BUNDLED = ROOT / "data" / "bundled"
+SUMMARY: list[str] = []  # lines benchmarks want printed after the run
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

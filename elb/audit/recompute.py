@@ -1,0 +1,205 @@
+"""Pure recomputations and invariant tests on values read from published files (no file access here)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from scipy import stats
+
+from elb.measures.probes import cosine
+
+# --- generic invariants -------------------------------------------------------------------------------------
+
+
+def is_multiple_of(value: float, denominators: Iterable[int], tol: float = 1e-6) -> int | None:
+    """The first denominator n with value * n (nearly) an integer, or None."""
+    for n in denominators:
+        if n > 0 and abs(value * n - round(value * n)) <= tol * max(1, n):
+            return n
+    return None
+
+
+def auroc_denominators(n_total: int) -> list[int]:
+    """Every 2 * n_pos * n_neg a held-out set of n_total texts can have (ties give half-steps; balanced first)."""
+    half = n_total // 2
+    return sorted({2 * p * (n_total - p) for p in range(1, n_total)}, key=lambda d: abs(d - 2 * half * (n_total - half)))
+
+
+def on_grid(values: Iterable[float], grid: Sequence[float], tol: float = 1e-9) -> list[float]:
+    """Values that are not on the grid."""
+    return [v for v in values if not any(abs(v - g) <= tol for g in grid)]
+
+
+def linear_grid(low: float, high: float, points: int) -> list[float]:
+    return [float(x) for x in np.linspace(low, high, points)]
+
+
+# --- ELB Phase 1 --------------------------------------------------------------------------------------------
+
+
+def effective_rank_from_variance(cumulative: Sequence[float], threshold: float) -> int:
+    """Smallest k whose cumulative explained variance reaches the threshold."""
+    for k, value in enumerate(cumulative, 1):
+        if value >= threshold:
+            return k
+    raise ValueError("threshold never reached")
+
+
+def phase1_aggregates(bandwidths: Sequence[float], controls: Sequence[float], agreements: Sequence[bool],
+                      transfers: Sequence[float]) -> dict[str, float]:
+    """The derived Phase 1 figures as the documents define them."""
+    b = np.asarray(bandwidths, dtype=float)
+    return {
+        "bandwidth_variation": float((b.max() - b.min()) / b.mean()),
+        "empathy_control_ratio": float(b.mean() / np.mean(controls)),
+        "sae_pca_agreement_rate": float(np.mean(agreements)),
+        "transfer_success_mean": float(np.mean(transfers)),
+        "cohens_d_range_over_sd": float((b.max() - b.min()) / np.std(b, ddof=1)),
+    }
+
+
+def sae_agrees(sae_features: float, pca_rank: float, within: float = 0.2) -> bool:
+    """The documented SAE-PCA agreement rule: counts within about 20% of the PCA rank."""
+    return abs(sae_features - pca_rank) / pca_rank <= within
+
+
+def describe(values: Sequence[float]) -> dict[str, float]:
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "stdev": float(np.std(v, ddof=1)) if v.size > 1 else float("nan"),
+            "min": float(v.min()), "max": float(v.max()), "range": float(v.max() - v.min())}
+
+
+# --- ELB Phase 2 --------------------------------------------------------------------------------------------
+
+
+def row_cosines(vectors: dict[str, Sequence[float]], order: Sequence[str] = ("cognitive", "affective", "instrumental")
+                ) -> dict[str, float]:
+    """Cosines between probe weight rows, keyed like the published separation_metrics."""
+    arrays = {name: np.asarray(vectors[name], dtype=float) for name in order}
+    return {f"cosine_{a}_{b}": cosine(arrays[a], arrays[b])
+            for i, a in enumerate(order) for b in order[i + 1:]}
+
+
+def accuracy_from_report(report: dict[str, dict[str, float]], classes: Sequence[str]) -> tuple[float, int]:
+    """Accuracy and test size from an sklearn classification_report (recall x support per class)."""
+    correct = sum(report[c]["recall"] * report[c]["support"] for c in classes)
+    total = sum(report[c]["support"] for c in classes)
+    return float(correct / total), int(round(total))
+
+
+def purity(distributions: Iterable[dict[str, float]]) -> float:
+    """Mean over clusters of the dominant type's share."""
+    return float(np.mean([max(d.values()) for d in distributions]))
+
+
+def convergence_verdict(k_match_rate: float, mean_purity: float) -> str:
+    """The published rule: STRONG (>= 0.6, >= 0.7), MODERATE (>= 0.4, >= 0.5), else WEAK."""
+    if k_match_rate >= 0.6 and mean_purity >= 0.7:
+        return "STRONG_CONVERGENCE"
+    if k_match_rate >= 0.4 and mean_purity >= 0.5:
+        return "MODERATE_CONVERGENCE"
+    return "WEAK_CONVERGENCE"
+
+
+def cluster_sizes(distributions: Sequence[dict[str, float]], type_counts: dict[str, int]) -> list[int] | None:
+    """Cluster sizes that make every share a whole count and add up to the dataset's count per type, or None."""
+    total = sum(type_counts.values())
+    candidates = [[n for n in range(1, total + 1)
+                   if all(abs(share * n - round(share * n)) < 1e-6 for share in d.values())] for d in distributions]
+
+    def search(index: int, left: int, chosen: list[int]) -> list[int] | None:
+        if index == len(candidates):
+            if left:
+                return None
+            counts: dict[str, int] = {}
+            for size, d in zip(chosen, distributions):
+                for label, share in d.items():
+                    counts[label] = counts.get(label, 0) + round(share * size)
+            return chosen if {k: v for k, v in counts.items() if v} == type_counts else None
+        for n in candidates[index]:
+            if n <= left:
+                found = search(index + 1, left - n, chosen + [n])
+                if found:
+                    return found
+        return None
+
+    return search(0, total, [])
+
+
+def null_summary(observed: float, null: Sequence[float]) -> dict[str, float]:
+    """z of observed against the null (SD with ddof 0 and 1), share of null >= observed, percentile rank."""
+    v = np.asarray(null, dtype=float)
+    mean, sd0, sd1 = float(v.mean()), float(v.std(ddof=0)), float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    return {"mean": mean, "sd_ddof0": sd0, "sd_ddof1": sd1, "n": int(v.size),
+            "z_ddof0": (observed - mean) / sd0 if sd0 > 0 else float("nan"),
+            "z_ddof1": (observed - mean) / sd1 if sd1 > 0 else float("nan"),
+            "share_null_ge_observed": float(np.mean(v >= observed)),
+            "percentile_rank": float(stats.percentileofscore(v, observed, kind="weak"))}
+
+
+def first_layer_reaching(values: Sequence[float], threshold: float, layers: Sequence[int] | None = None) -> int | None:
+    layers = list(range(len(values))) if layers is None else list(layers)
+    for layer, value in zip(layers, values):
+        if value == value and value >= threshold:
+            return int(layer)
+    return None
+
+
+def retention(original: dict[str, float], after: dict[str, float]) -> float:
+    """Mean ratio after/original over the metrics both hold."""
+    keys = [k for k in original if k in after and original[k]]
+    return float(np.mean([after[k] / original[k] for k in keys]))
+
+
+# --- EIP ----------------------------------------------------------------------------------------------------
+
+EMPATHY_KEYWORDS = ("help", "support", "concern", "care", "worry", "feel", "understand", "sorry", "comfort",
+                    "listen", "reach out")
+TASK_KEYWORDS = ("objective", "task", "goal", "win", "complete", "achieve", "strategy", "efficient", "optimal",
+                 "proceed")
+
+
+def is_empathetic(text: str) -> bool:
+    """Published scoring: more distinct empathy keywords than task keywords (lower-case substring match)."""
+    lower = text.lower()
+    return sum(k in lower for k in EMPATHY_KEYWORDS) > sum(k in lower for k in TASK_KEYWORDS)
+
+
+def is_coherent(text: str) -> bool:
+    """Published coherence: >= 50 characters, >= 10 words, unique-word ratio >= 0.3."""
+    words = text.split()
+    return len(text) >= 50 and len(words) >= 10 and len(set(words)) / len(words) >= 0.3
+
+
+SUCCESS_RULES = ("success_published_rule", "success_positive_alpha", "success_negative_alpha",
+                 "success_ties_as_failure")
+
+
+def steering_success(rates: dict[float, float]) -> dict[str, float]:
+    """Success rates of one (layer, scenario) from its empathic rate per alpha (alpha 0 is the baseline).
+
+    published rule: positive alpha succeeds when the rate rose, negative alpha when it did not rise;
+    ties as failure: negative alpha must make the rate fall. NaN where a rule has no alphas.
+    """
+    base = rates[0.0]
+    moves = [(a, r - base) for a, r in rates.items() if a != 0.0]
+
+    def share(flags: list[bool]) -> float:
+        return float(np.mean(flags)) if flags else float("nan")
+
+    return {
+        "success_published_rule": share([(a > 0) == (d > 0) for a, d in moves]),
+        "success_positive_alpha": share([d > 0 for a, d in moves if a > 0]),
+        "success_negative_alpha": share([d <= 0 for a, d in moves if a < 0]),
+        "success_ties_as_failure": share([(d > 0) if a > 0 else (d < 0) for a, d in moves]),
+    }
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    result = stats.pearsonr(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return float(result[0]), float(result[1])
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    result = stats.spearmanr(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return float(result[0]), float(result[1])
