@@ -10,7 +10,7 @@ from elb.config import AnalysisConfig
 from elb.measures.length import length_terciles
 from elb.measures.measurement import Measurement
 from elb.measures.probes import (
-    cross_validated_scores, mean_pairwise_cosine, one_vs_rest_coefficients, pairwise_cosines,
+    cross_validated_scores, one_vs_rest_coefficients, pairwise_cosines,
     softmax_probabilities, standardizer, train_softmax_probe,
 )
 from elb.measures.stats import (
@@ -34,15 +34,17 @@ class Probed:
         return Probed(self.features, labels, classes, self.inputs)
 
 
-def _pair_name(a: str, b: str) -> str:
-    return f"{a}_{b}"
-
-
 def _interval_measure(quantity: str, value: float, samples: np.ndarray, cfg: AnalysisConfig, n: int, inputs: str,
                       how: str, **details) -> Measurement:
     low, high = percentile_interval(samples, cfg.confidence)
     return Measurement(quantity, value, low, high, f"{how} ({len(samples)} resamples, {cfg.confidence:.0%})",
                        n, inputs, details=details)
+
+
+def _proportion_measure(quantity: str, successes: int, trials: int, cfg: AnalysisConfig, inputs: str,
+                        **details) -> Measurement:
+    return Measurement(quantity, successes / trials, *clopper_pearson(successes, trials, cfg.confidence),
+                       f"Clopper-Pearson exact ({cfg.confidence:.0%})", trials, inputs, details=details)
 
 
 def _prepare(features: np.ndarray, fit_rows: np.ndarray, cfg: AnalysisConfig) -> np.ndarray:
@@ -65,8 +67,7 @@ def pipeline_b(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement
         return train_softmax_probe(x[rows], y[rows], len(classes), pb.epochs, pb.lr, fit_seed)
 
     def row_cosines(weight: np.ndarray) -> dict[str, float]:
-        rows = dict(zip(classes, weight))
-        return {_pair_name(*pair): value for pair, value in pairwise_cosines(rows).items()}
+        return pairwise_cosines(dict(zip(classes, weight)))
 
     weight, bias = fit(train, seed)
     split = {"train": len(train), "val": len(val), "test": len(test)}
@@ -78,10 +79,8 @@ def pipeline_b(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement
     rng = np.random.default_rng(seed)
     refits = [row_cosines(fit(rng.choice(train, size=len(train)), seed + b + 1)[0]) for b in range(cfg.bootstrap)]
     out = [
-        Measurement("pipeline_b.test_accuracy", correct / len(test), *clopper_pearson(correct, len(test), cfg.confidence),
-                    f"Clopper-Pearson exact ({cfg.confidence:.0%})", len(test), data.inputs, details=split),
-        Measurement("pipeline_b.val_accuracy", val_correct / len(val), *clopper_pearson(val_correct, len(val),
-                    cfg.confidence), f"Clopper-Pearson exact ({cfg.confidence:.0%})", len(val), data.inputs),
+        _proportion_measure("pipeline_b.test_accuracy", correct, len(test), cfg, data.inputs, **split),
+        _proportion_measure("pipeline_b.val_accuracy", val_correct, len(val), cfg, data.inputs),
         _interval_measure("pipeline_b.macro_auroc", macro_auroc(probabilities, y[test]), auroc_samples, cfg,
                           len(test), data.inputs, "stratified bootstrap of the test set"),
     ]
@@ -98,8 +97,8 @@ def _ovr_cosines(data: Probed, cfg: AnalysisConfig, seed: int, rows: np.ndarray 
     rows = np.arange(len(data.labels)) if rows is None else rows
     classes = list(data.classes)
     x = _prepare(data.features, rows, cfg)[rows]
-    coefficients = one_vs_rest_coefficients(x, data.labels[rows], classes, cfg.validation.C, cfg.validation.max_iter, seed)
-    return {_pair_name(*pair): value for pair, value in pairwise_cosines(coefficients).items()}
+    v = cfg.validation
+    return pairwise_cosines(one_vs_rest_coefficients(x, data.labels[rows], classes, v.C, v.max_iter, seed))
 
 
 def ovr_cosines(prefix: str, data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement]:
@@ -161,7 +160,6 @@ def layer_sweep(by_layer: dict[str, Probed], cfg: AnalysisConfig, seed: int) -> 
     return out
 
 
-
 def _null_measure(quantity: str, observed: float, null: np.ndarray, n: int, inputs: str, cfg: AnalysisConfig,
                   seed: int, **details) -> Measurement:
     summary = permutation_summary(observed, null)
@@ -183,11 +181,8 @@ def null_tests(empathy: Probed, control: Probed, response_lengths: np.ndarray, c
     As published, one null (shuffled empathy labels on the empathy activations) serves both the empathy
     and the control statistic; the length control has its own null from shuffled tercile labels.
     """
-    v = cfg.validation
-
     def statistic(data: Probed) -> float:
-        x = _prepare(data.features, np.arange(len(data.labels)), cfg)
-        return mean_pairwise_cosine(x, data.labels, list(data.classes), v.C, v.max_iter, seed)
+        return float(np.mean(list(_ovr_cosines(data, cfg, seed).values())))
 
     def null_of(data: Probed, permutations: int) -> np.ndarray:
         return permutation_null(lambda shuffled: statistic(data.relabel(shuffled, data.classes)), data.labels,
