@@ -11,7 +11,11 @@ from elb.claims.verdict import Verdict
 from elb.report.render import read_optional_json, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
-VERDICTS: list[Verdict] = []
+VERDICTS = pytest.StashKey[list[Verdict]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[VERDICTS] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,16 +36,17 @@ def measured(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(scope="session")
-def record():
-    return VERDICTS.append
+def record(request: pytest.FixtureRequest):
+    return request.config.stash[VERDICTS].append
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if not VERDICTS:
-        return
     config = session.config
+    verdicts = config.stash[VERDICTS]
+    if not verdicts:
+        return
     _, provenance = read_measurements(Path(config.getoption("--measurements")))
     evidence = read_optional_json(Path(config.getoption("--evidence")))
-    write_report(Path(config.getoption("--reports-dir")), load_registry(), sorted(VERDICTS, key=lambda v: v.claim_id),
+    write_report(Path(config.getoption("--reports-dir")), load_registry(), sorted(verdicts, key=lambda v: v.claim_id),
                  provenance, evidence["rows"] if evidence else None,
                  read_optional_json(Path(config.getoption("--dataset-report"))))

@@ -74,6 +74,14 @@ class Audit:
     def skip(self, claim_id: str, model: str, quantity: str, source: str, reason: str) -> None:
         self.add(claim_id, model, quantity, self.published(claim_id, model), None, SKIPPED, source, reason)
 
+    def present(self, path: Path, claim_ids: list[str], model: str) -> bool:
+        """True when the file exists; otherwise SKIPPED rows for the claims it would feed."""
+        if path.exists():
+            return True
+        for claim_id in claim_ids:
+            self.skip(claim_id, model, "file_present", self.repo.rel(path), "published file absent")
+        return False
+
     @contextmanager
     def reading(self, claim_ids: list[str], model: str, source: str) -> Iterator[None]:
         """Turn a malformed file into SKIPPED rows for the claims it feeds, instead of a crash."""

@@ -107,8 +107,7 @@ def audit_directions(a: Audit) -> None:
 def audit_random_baseline(a: Audit) -> None:
     path = a.repo.root / "results/random_baseline_proper.json"
     claim = "eip-random-baseline"
-    if not path.exists():
-        a.skip(claim, "phi3", "file_present", "results/random_baseline_proper.json", "published file absent")
+    if not a.present(path, [claim], "phi3"):
         return
     with a.reading([claim], "phi3", a.repo.rel(path)):
         data = a.repo.json(path)
@@ -143,8 +142,7 @@ def audit_random_baseline(a: Audit) -> None:
 def audit_ablation(a: Audit) -> None:
     path = a.repo.root / "results/lexical_ablation.json"
     claim = "eip-lexical-ablation"
-    if not path.exists():
-        a.skip(claim, "phi3", "file_present", "results/lexical_ablation.json", "published file absent")
+    if not a.present(path, [claim], "phi3"):
         return
     with a.reading([claim], "phi3", a.repo.rel(path)):
         data = a.repo.json(path)

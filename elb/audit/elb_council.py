@@ -30,9 +30,7 @@ N_TEXTS_R1 = 90       # first 30 triplets
 def _file(a: Audit, name: str, claims: list[str]) -> tuple[Path, Any] | None:
     """Read results/<name>, or SKIPPED rows for `claims` when it is absent (None returned)."""
     path = a.repo.root / RESULTS / name
-    if not path.exists():
-        for claim in claims:
-            a.skip(claim, "mistral-7b", "file_present", f"{RESULTS}/{name}", "published file absent")
+    if not a.present(path, claims, "mistral-7b"):
         return None
     return path, a.repo.json(path)
 
