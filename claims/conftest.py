@@ -47,6 +47,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     _, provenance = read_measurements(Path(config.getoption("--measurements")))
     evidence = read_optional_json(Path(config.getoption("--evidence")))
-    write_report(Path(config.getoption("--reports-dir")), load_registry(), sorted(verdicts, key=lambda v: v.claim_id),
+    registry = load_registry()
+    order = {claim.id: position for position, claim in enumerate(registry)}
+    write_report(Path(config.getoption("--reports-dir")), registry, sorted(verdicts, key=lambda v: order[v.claim_id]),
                  provenance, evidence["rows"] if evidence else None,
                  read_optional_json(Path(config.getoption("--dataset-report"))))

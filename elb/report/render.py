@@ -49,6 +49,7 @@ def build_context(claims: list[Claim], verdicts: list[Verdict], provenance: dict
                  e["status"] for e in grouped.get(v.claim_id, [])).items()) or "not audited"}
             for v in verdicts]
     counts = Counter(v.verdict for v in verdicts)
+    rows.sort(key=lambda row: row["claim"].quantity is None)  # measured on the model first; stable otherwise
     return {"rows": rows, "summary": {k: counts.get(k, 0) for k in ORDER}, "provenance": provenance,
             "model": verdicts[0].model if verdicts else "–", "dataset": dataset,
             "evidence_counts": dict(Counter(e["status"] for e in evidence))}
