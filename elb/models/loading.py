@@ -66,11 +66,11 @@ def _convert_gguf(gguf: Path, digest: str) -> Path:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.architectures = [type(model).__name__]
-    staging = Path(tempfile.mkdtemp(dir=folder.parent if folder.parent.exists() else None))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        folder.parent.mkdir(parents=True, exist_ok=True)
         staging.replace(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
