@@ -11,6 +11,16 @@ ACTIVATION_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
+def activation_set_of(layer_key: str) -> str:
+    """Which activation set a planned layer is read from (pipeline B reads the pipeline format)."""
+    return "pipeline" if layer_key == "pipeline_b" else "validation"
+
+
+def blocks_for(plan: dict[str, LayerRef], set_name: str) -> list[int]:
+    """The blocks one activation set needs; its forward pass stops after the deepest of them."""
+    return sorted({ref.block for key, ref in plan.items() if activation_set_of(key) == set_name})
+
+
 def layer_plan(params: Params, n_layers: int) -> dict[str, LayerRef]:
     """Every published layer the analyses read, mapped onto an `n_layers`-deep model."""
     reference = params.activations.reference_n_layers

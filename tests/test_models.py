@@ -85,3 +85,12 @@ def test_loader_parity_gate_on_tiny_model(tiny_model):
 def test_loader_parity_gate_on_default_model(default_model):
     report = check_parity(default_model, ["She lost her job today.", "Response: that sounds hard."], [4, 15, 23])
     assert max(report["max_relative_difference"].values()) <= 1e-3
+
+
+def test_each_activation_set_stops_at_its_own_deepest_layer():
+    from elb.config import Params
+    from elb.plan import blocks_for, layer_plan
+
+    plan = layer_plan(Params(), n_layers=30)
+    assert blocks_for(plan, "pipeline") == [15]
+    assert blocks_for(plan, "validation") == [4, 8, 11, 15, 19, 23]

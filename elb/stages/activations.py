@@ -18,7 +18,7 @@ from elb.datasets.spec import SPECS
 from elb.io import write_json
 from elb.models.loading import load_model
 from elb.models.registry import sha256_of
-from elb.plan import ACTIVATION_SETS, layer_plan
+from elb.plan import ACTIVATION_SETS, blocks_for, layer_plan
 from elb.provenance import base_provenance
 
 
@@ -48,9 +48,10 @@ def run(params_path: str = "params.yaml") -> Path:
     index = []
     for name, datasets in ACTIVATION_SETS.items():
         subset = texts[texts["dataset"].isin(datasets)]
-        tensors, n_tokens = extract(model, format_texts(subset, name), blocks, params.activations.batch_size,
+        set_blocks = blocks_for(plan, name)
+        tensors, n_tokens = extract(model, format_texts(subset, name), set_blocks, params.activations.batch_size,
                                     params.activations.max_tokens, description=f"{name} texts")
-        save_set(staging, name, ActivationSet(tensors, list(subset["text_id"]), blocks,
+        save_set(staging, name, ActivationSet(tensors, list(subset["text_id"]), set_blocks,
                                               {"text_format": TEMPLATES[name], "provenance": provenance}))
         index.append(pd.DataFrame({"set": name, "row": range(len(subset)), "text_id": subset["text_id"].values,
                                    "dataset": subset["dataset"].values, "label": subset["label"].values,
