@@ -94,3 +94,11 @@ def test_each_activation_set_stops_at_its_own_deepest_layer():
     plan = layer_plan(Params(), n_layers=30)
     assert blocks_for(plan, "pipeline") == [15]
     assert blocks_for(plan, "validation") == [4, 8, 11, 15, 19, 23]
+
+
+def test_unreachable_hub_model_fails_with_guidance(monkeypatch):
+    from elb.models.loading import load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(OSError, match="use a shipped model"):
+        load_model(ModelConfig(name="elb-harness-test/no-such-model"))

@@ -114,8 +114,15 @@ def load_model(config: ModelConfig) -> LoadedModel:
     device = select_device(config.device)
     dtype = select_dtype(config.dtype, device)
     hub_kwargs = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
-    tokenizer = AutoTokenizer.from_pretrained(source, **hub_kwargs)
-    hf_model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **hub_kwargs).to(device).eval()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **hub_kwargs)
+        hf_model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **hub_kwargs).to(device).eval()
+    except OSError as error:
+        if weights["source"] != "hub":
+            raise
+        raise OSError(f"cannot load hub model {source!r} (revision {config.revision}): {error}\n"
+                      f"Without access to the Hugging Face hub, use a shipped model ({', '.join(SHIPPED)}) "
+                      "or a local folder as model.name.") from error
     hf_model.config.architectures = [type(hf_model).__name__]
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
