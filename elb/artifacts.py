@@ -46,6 +46,21 @@ MEASUREMENTS = pa.DataFrameSchema(
     name="measurements",
 )
 
+DATASET_LENGTHS = pa.DataFrameSchema(
+    {
+        "subset": pa.Column(str),
+        "label": pa.Column(str),
+        "mean": pa.Column(float, pa.Check.gt(0)),
+        "sd": pa.Column(float, pa.Check.ge(0)),
+        "n": pa.Column(int, pa.Check.gt(1)),
+        "chi2": pa.Column(float, pa.Check.ge(0)),
+        "p_value": pa.Column(float, pa.Check.in_range(0, 1)),
+    },
+    unique=["subset", "label"],
+    strict=True,
+    name="dataset_lengths",
+)
+
 VERDICTS = pa.DataFrameSchema(
     {
         "claim_id": pa.Column(str, unique=True),

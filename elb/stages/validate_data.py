@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from elb.artifacts import DATASET_LENGTHS
 from elb.config import load_params
-from elb.datasets.loaders import load_texts
+from elb.datasets.loaders import load_texts, validate
 from elb.datasets.quality import dataset_report
 from elb.io import write_json
 
@@ -13,6 +16,9 @@ def run(params_path: str = "params.yaml") -> Path:
     params = load_params(params_path)
     report = dataset_report(load_texts(params.data_dir), params.data_dir, params.analysis.validation.n_triplets)
     target = params.artifacts_dir / "dataset_report.json"
+    rows = [{"subset": subset, "label": label, **stats, "chi2": result["chi2"], "p_value": result["p_value"]}
+            for subset, result in report["length_confound"].items() for label, stats in result["lengths"].items()]
+    validate(pd.DataFrame(rows), DATASET_LENGTHS, target, id_column="subset")
     write_json(target, report)
     return target
 
