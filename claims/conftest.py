@@ -12,6 +12,7 @@ from elb.report.render import read_optional_json, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 VERDICTS = pytest.StashKey[list[Verdict]]()
+PROVENANCE = pytest.StashKey[dict]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def measured(request: pytest.FixtureRequest):
     """(measurements table, provenance, audited model id)."""
     table, provenance = read_measurements(Path(request.config.getoption("--measurements")))
+    request.config.stash[PROVENANCE] = provenance
     return table, provenance, provenance["activations"]["model"]["model"]
 
 
@@ -45,7 +47,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     verdicts = config.stash[VERDICTS]
     if not verdicts:
         return
-    _, provenance = read_measurements(Path(config.getoption("--measurements")))
+    provenance = config.stash[PROVENANCE]
     evidence = read_optional_json(Path(config.getoption("--evidence")))
     registry = load_registry()
     if len(verdicts) < len(registry):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,8 +52,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    command = ["dvc", "repro", *(["--force"] if args.force else [])]
-    return subprocess.call(command, cwd=ROOT)
+    # the stages run `python -m ...`: make it (and dvc) this environment's, activated or not
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.call([str(bin_dir / "dvc"), "repro", *(["--force"] if args.force else [])], cwd=ROOT, env=env)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -1,10 +1,9 @@
 """Reading an audited repository: glob by published naming patterns, safe readers, sha256 of every file read.
 
-Nothing here unpickles: JSON, JSONL and CSV are parsed as text, .npy with allow_pickle=False.
+Nothing here unpickles: JSON and JSONL are parsed as text, .npy with allow_pickle=False.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -68,9 +67,6 @@ class Repo:
                 except json.JSONDecodeError as error:
                     raise AuditFileError(f"{self.rel(path)}: invalid JSON on line {number}: {error.msg}") from error
         return rows
-
-    def csv(self, path: Path) -> list[dict[str, str]]:
-        return list(csv.DictReader(io.StringIO(self._text(path))))
 
     def npy(self, path: Path) -> np.ndarray:
         raw = self._bytes(path)
