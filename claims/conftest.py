@@ -1,63 +1,75 @@
-"""pytest plugin of the claims suite: loads measurements once, collects verdicts, writes the report."""
+"""pytest view of the claims: the same judgements as the report stage, one test per claim.
+
+Each test reports its verdict as its outcome word (HOLDS, FAILS, INCONCLUSIVE, ERROR; SKIPPED is a pytest skip);
+none of them counts as "passed". The session ends with one line of verdict counts. By default a verdict is a
+finding, not a test failure; `--claims-fail-on FAILS,ERROR` makes those verdicts fail the run (for a claim
+suite in your own CI).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from elb.artifacts import read_measurements
-from elb.claims.registry import load_registry
-from elb.claims.verdict import Verdict
-from elb.report.render import read_optional_json, write_report
+from elb.claims.judging import Judgement, judge_all
+from elb.claims.verdict import VERDICTS, Verdict
+from elb.config import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-VERDICTS = pytest.StashKey[list[Verdict]]()
-PROVENANCE = pytest.StashKey[dict]()
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[VERDICTS] = []
+JUDGEMENT = pytest.StashKey[Judgement]()
+VERDICT_OF = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("claims")
-    group.addoption("--measurements", default=str(ROOT / "artifacts" / "measurements.json"),
-                    help="measurements.json written by `dvc repro` (default: artifacts/measurements.json)")
-    group.addoption("--reports-dir", default=str(ROOT / "reports"), help="where claims.{html,md,json} go")
-    group.addoption("--dataset-report", default=str(ROOT / "artifacts" / "dataset_report.json"))
-    group.addoption("--evidence", default=str(ROOT / "reports" / "evidence.json"),
-                    help="published-evidence audit rows (`elb evidence`), shown beside the verdicts")
+    group.addoption("--params", default=str(ROOT / "params.yaml"),
+                    help="params.yaml naming the artifacts to judge (default: the project's)")
+    group.addoption("--claims-fail-on", default="", metavar="VERDICTS",
+                    help="comma-separated verdicts that fail the run, e.g. FAILS,ERROR (default: none)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[VERDICT_OF] = {}
+    wanted = {v.strip() for v in config.getoption("--claims-fail-on").split(",") if v.strip()}
+    if wanted - set(VERDICTS):
+        raise pytest.UsageError(f"--claims-fail-on takes {', '.join(VERDICTS)}; got {', '.join(sorted(wanted))}")
 
 
 @pytest.fixture(scope="session")
-def measured(request: pytest.FixtureRequest):
-    """(measurements table, provenance, audited model id)."""
-    table, provenance = read_measurements(Path(request.config.getoption("--measurements")))
-    request.config.stash[PROVENANCE] = provenance
-    return table, provenance, provenance["activations"]["model"]["model"]
+def judgement(request: pytest.FixtureRequest) -> Judgement:
+    config = request.config
+    if JUDGEMENT not in config.stash:
+        config.stash[JUDGEMENT] = judge_all(load_params(config.getoption("--params")))
+    return config.stash[JUDGEMENT]
+
+
+@pytest.fixture()
+def verdict_of(request: pytest.FixtureRequest, judgement: Judgement):
+    def find(claim_id: str) -> Verdict:
+        verdict = next(v for v in judgement.verdicts if v.claim_id == claim_id)
+        request.config.stash[VERDICT_OF][request.node.nodeid] = verdict.verdict
+        return verdict
+    return find
 
 
 @pytest.fixture(scope="session")
-def record(request: pytest.FixtureRequest):
-    return request.config.stash[VERDICTS].append
+def failing_verdicts(request: pytest.FixtureRequest) -> set[str]:
+    """The verdicts that fail the run (`--claims-fail-on`)."""
+    return {v.strip() for v in request.config.getoption("--claims-fail-on").split(",") if v.strip()}
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    verdicts = config.stash[VERDICTS]
-    if not verdicts:
-        return
-    provenance = config.stash[PROVENANCE]
-    evidence = read_optional_json(Path(config.getoption("--evidence")))
-    registry = load_registry()
-    if len(verdicts) < len(registry):
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.ensure_newline()
-            reporter.write_line(f"claims report not rewritten: {len(verdicts)} of {len(registry)} claims judged "
-                                "(a selection); run the whole suite to refresh reports/")
-        return
-    order = {claim.id: position for position, claim in enumerate(registry)}
-    write_report(Path(config.getoption("--reports-dir")), registry, sorted(verdicts, key=lambda v: order[v.claim_id]),
-                 provenance, evidence["rows"] if evidence else None,
-                 read_optional_json(Path(config.getoption("--dataset-report"))))
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    verdict = config.stash[VERDICT_OF].get(report.nodeid)
+    if report.when == "call" and report.passed and verdict and verdict != "SKIPPED":
+        return verdict.lower(), verdict[0], verdict
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if JUDGEMENT in config.stash:
+        judgement = config.stash[JUDGEMENT]
+        judged = set(config.stash[VERDICT_OF])
+        counted = [v for v in judgement.verdicts if any(node.endswith(f"[{v.claim_id}]") for node in judged)]
+        counts = {name: sum(v.verdict == name for v in counted) for name in VERDICTS}
+        terminalreporter.write_line(f"claims on {judgement.model}: "
+                                    + ", ".join(f"{n} {name}" for name, n in counts.items()))

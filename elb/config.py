@@ -1,11 +1,13 @@
 """Typed view of params.yaml: the single source of truth for every knob, validated on load."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 
 class Strict(BaseModel):
@@ -68,6 +70,14 @@ class AnalysisConfig(Strict):
     null_test: NullConfig = NullConfig()
 
 
+class ClaimsConfig(Strict):
+    seed_runs: int = Field(5, ge=2, description="Reruns of the catalogue's spread measures with seeds seed+1..seed+N; "
+                                                "their spread gives each derived tolerance (seed_spread stage).")
+    seed_bootstrap: int = Field(10, ge=10, description="Bootstrap resamples in those reruns (only values are used).")
+    prediction_confidence: float = Field(0.95, gt=0, lt=1, description="Level of the prediction interval of one "
+                                                                       "rerun (judging only: no stage reruns).")
+
+
 class Params(Strict):
     seed: int = Field(42, description="Seed of every split, permutation, bootstrap and initialisation.")
     data_dir: Path = Field(Path("data/bundled"), description="Folder with the three dataset files.")
@@ -76,10 +86,40 @@ class Params(Strict):
     model: ModelConfig = ModelConfig()
     activations: ActivationConfig = ActivationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    claims: ClaimsConfig = ClaimsConfig()
+
+    @model_validator(mode="after")
+    def _layers_in_reference_model(self) -> Params:
+        """Every published layer (resid_post) must exist in the reference model the claims cite."""
+        depth = self.activations.reference_n_layers
+        for key, layer in published_layers(self.analysis, "analysis."):
+            if not 0 <= layer < depth:
+                raise ValueError(f"{key} = {layer} is outside 0..{depth - 1} "
+                                 f"(activations.reference_n_layers = {depth})")
+        return self
+
+
+def fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
+    """(dotted key, value, description) of every leaf field, in declaration order."""
+    for name, info in type(model).model_fields.items():
+        value, key = getattr(model, name), f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            yield from fields(value, f"{key}.")
+        else:
+            yield key, value, info.description or ""
+
+
+def published_layers(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, int]]:
+    """Every configured published layer: fields named `layer`, and each entry of fields named `layers`."""
+    for key, value, _ in fields(model, prefix):
+        if key.endswith(".layer"):
+            yield key, value
+        elif key.endswith(".layers"):
+            yield from ((f"{key}[{i}]", layer) for i, layer in enumerate(value))
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:
-    """Read and validate params.yaml; unknown or mistyped keys are errors that name the key."""
+    """Read and validate the whole params.yaml; unknown or invalid keys are errors naming the file and key."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -87,5 +127,13 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         raise ValueError(f"{path}: cannot read parameters: {error}") from error
     try:
         return Params.model_validate(raw)
-    except Exception as error:
-        raise ValueError(f"{path}: invalid parameters:\n{error}") from error
+    except ValidationError as error:
+        problems = "\n".join(_problem(e) for e in error.errors())
+        raise ValueError(f"{path}: invalid parameters:\n{problems}") from error
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error as `  dotted.key: message`."""
+    key = ".".join(map(str, error["loc"]))
+    message = "unknown key (`elb params` lists every key)" if error["type"] == "extra_forbidden" else error["msg"]
+    return f"  {key}: {message}" if key else f"  {message}"

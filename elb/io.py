@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
+
+STAGING = ".staging"  # hidden folder beside outputs that holds folders being written
 
 
 @contextmanager
@@ -19,10 +22,40 @@ def atomic_path(target: Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, _plain_file_mode())
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+@contextmanager
+def staged_dir(target: Path) -> Iterator[Path]:
+    """Yield an empty folder in the hidden `.staging` beside `target`; it replaces `target` only if the block succeeds.
+
+    Leftovers of an interrupted run are removed first, and the staging folder is removed whatever happens, so no
+    partial folder is ever visible beside the outputs.
+    """
+    target = Path(target)
+    scratch = target.parent / STAGING
+    staging = scratch / target.name
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        shutil.rmtree(target, ignore_errors=True)
+        staging.replace(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        with suppress(OSError):
+            scratch.rmdir()
+
+
+def _plain_file_mode() -> int:
+    """The mode a plain open() gives a new file: 0o666 less the process umask (mkstemp would give 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_text(target: Path, text: str) -> None:

@@ -1,34 +1,27 @@
-"""What the claims need from a model: which texts in which format, and which layers (mapped by depth)."""
+"""What the claims need from a model, derived from the measurement catalogue: text sets, datasets, layers."""
 from __future__ import annotations
 
 from elb.config import Params
+from elb.datasets.spec import SPECS
+from elb.measures.catalogue import CATALOGUE, SUBSETS, TextSet
 from elb.models.layers import LayerRef, map_layer
 
-# activation set name == text format; the datasets whose texts it holds
-ACTIVATION_SETS: dict[str, tuple[str, ...]] = {
-    "pipeline": ("triplets",),
-    "validation": ("triplets", "non_empathy"),
-}
+
+def activation_sets() -> dict[TextSet, tuple[str, ...]]:
+    """Each text set (= text format) the catalogue reads, with the datasets whose texts it holds (file order)."""
+    wanted: dict[TextSet, set[str]] = {}
+    for measure in CATALOGUE:
+        wanted.setdefault(measure.inputs.text_set, set()).add(SUBSETS[measure.inputs.subset].dataset)
+    return {name: tuple(spec.name for spec in SPECS if spec.name in datasets) for name, datasets in wanted.items()}
 
 
-def activation_set_of(layer_key: str) -> str:
-    """Which activation set a planned layer is read from (pipeline B reads the pipeline format)."""
-    return "pipeline" if layer_key == "pipeline_b" else "validation"
-
-
-def blocks_for(plan: dict[str, LayerRef], set_name: str) -> list[int]:
-    """The blocks one activation set needs; its forward pass stops after the deepest of them."""
-    return sorted({ref.block for key, ref in plan.items() if activation_set_of(key) == set_name})
-
-
-def layer_plan(params: Params, n_layers: int) -> dict[str, LayerRef]:
-    """Every published layer the analyses read, mapped onto an `n_layers`-deep model."""
+def layer_refs(params: Params, n_layers: int, text_set: TextSet | None = None) -> dict[int, LayerRef]:
+    """Every published layer the catalogue reads (optionally of one text set), mapped onto the model."""
     reference = params.activations.reference_n_layers
-    analysis = params.analysis
-    plan = {
-        "pipeline_b": map_layer(analysis.pipeline_b.layer, reference, n_layers),
-        "validation": map_layer(analysis.validation.layer, reference, n_layers),
-    }
-    for layer in analysis.validation.layers:
-        plan[f"sweep_{layer}"] = map_layer(layer, reference, n_layers)
-    return plan
+    return {layer: map_layer(layer, reference, n_layers) for measure in CATALOGUE
+            if text_set in (None, measure.inputs.text_set) for layer in measure.inputs.published_layers(params)}
+
+
+def blocks_for(params: Params, n_layers: int, text_set: TextSet) -> list[int]:
+    """The blocks one text set needs; its forward pass stops after the deepest of them."""
+    return sorted({ref.block for ref in layer_refs(params, n_layers, text_set).values()})

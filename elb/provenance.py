@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 PACKAGES = ("torch", "transformers", "transformer-lens", "numpy", "scikit-learn", "pandera", "dvc")
 
 
@@ -39,3 +41,52 @@ def base_provenance(seed: int) -> dict[str, Any]:
         "packages": package_versions(),
         "seed": seed,
     }
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class ModelProvenance(_Record):
+    """What was loaded: the identity of the weights and how they ran."""
+
+    model: str
+    architecture: str
+    source: str
+    n_layers: int
+    d_model: int
+    dtype: str
+    device: str
+    trust_remote_code: bool
+    weights_sha256: str | None = None
+    revision: str | None = None
+
+
+class RunProvenance(_Record):
+    """Shared by every artifact: code version, package versions, seed."""
+
+    git_commit: str | None
+    created: str
+    python: str
+    packages: dict[str, str]
+    seed: int
+
+
+class ActivationProvenance(RunProvenance):
+    """The activations stage: model, datasets (sha256 per file), layers, hooks, loader parity, poolings."""
+
+    model: ModelProvenance
+    data: dict[str, str]
+    layer_convention: str
+    layers: dict[str, str]
+    loader_parity: dict[str, Any]
+    poolings: list[str]
+    batch_size: int
+    max_tokens: int
+
+
+class MeasurementProvenance(RunProvenance):
+    """The measures stage: the activations it read and the analysis settings."""
+
+    activations: ActivationProvenance
+    analysis: dict[str, Any]

@@ -195,7 +195,7 @@ def test_fixture_eip(tmp_path):
     assert find(rows, "eip-steering-success", "success_ties_as_failure", qwen)["recomputed"] == pytest.approx(2 / 3)
     assert find(rows, "eip-steering-success", "success_published_rule", "org/Other-1B")["recomputed"] == pytest.approx(1.0)
     assert find(rows, "eip-steering-success", "alphas_on_documented_grid", qwen)["status"] == REPRODUCED
-    assert find(rows, "eip-probe-auroc", "direction_length", "qwen2.5-7b")["status"] == REPRODUCED
+    assert find(rows, "eip-probe-auroc", "direction_length_l16", "qwen2.5-7b")["status"] == REPRODUCED
     pickled = [r for r in rows if "layer8_probe" in r["source"]]
     assert pickled and all(r["status"] == SKIPPED and "not a plain .npy" in r["detail"] for r in pickled)
     granularity = find(rows, "eip-probe-auroc", "auroc_accuracy_granularity_l12", "phi3")
@@ -211,6 +211,6 @@ def test_missing_repository_skips_everything(tmp_path):
 
 
 def test_audit_rows_only_for_known_claims(tmp_path):
-    audit = Audit("ELB", Repo(tmp_path), {}, {})
+    audit = Audit("ELB", Repo(tmp_path), {}, "elb-phase2")
     audit.compare("not-a-claim", "m", "q", 1.0, "src")
     assert audit.rows == []

@@ -68,9 +68,20 @@ def test_bad_items_name_file_item_and_field(bundled_copy, edit, message):
     assert str(path) in str(error.value) and message in str(error.value)
 
 
-def test_duplicate_ids_are_a_schema_error(bundled_copy):
-    _edit_triplets(bundled_copy, lambda items: items[1].update(id=0))
-    with pytest.raises(DatasetError, match="text_id"):
+def test_duplicate_ids_name_the_field_the_user_wrote(bundled_copy):
+    path = _edit_triplets(bundled_copy, lambda items: items[1].update(id=0))
+    with pytest.raises(DatasetError) as error:
+        load_texts(bundled_copy)
+    assert f"{path}: item id=0 (position 1): field 'id' repeats the id of the item at position 0" == str(error.value)
+
+
+def test_unknown_top_level_key_names_file_and_key(bundled_copy):
+    path = bundled_copy / TRIPLETS.filename
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload["triplet"] = []
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"triplets_filtered\.json: unknown top-level key 'triplet' "
+                                           r"\(allowed: triplets, metadata\)"):
         load_texts(bundled_copy)
 
 

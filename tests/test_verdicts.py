@@ -1,20 +1,18 @@
-"""Claim model validation, verdict rules, the registry, and the rendered report."""
+"""Claim model validation, every verdict rule on known answers, the registry check, and the rendered report."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from elb.artifacts import measurements_frame
 from elb.claims.model import Claim
 from elb.claims.registry import load_registry
+from elb.claims.tolerance import Tolerance, derive_tolerance
 from elb.claims.verdict import judge
-from elb.config import AnalysisConfig
-from elb.measures import phase2
+from elb.config import Params
+from elb.measures.catalogue import known_quantities
 from elb.measures.measurement import Measurement
-from elb.report.render import write_report
 
 BASE = {"study": "ELB", "section": "test", "statement": "s", "source": {"document": "d"}, "method": "reproduction"}
 
@@ -23,87 +21,107 @@ def claim(**fields) -> Claim:
     return Claim.model_validate({**BASE, "id": "c", "quantity": "q", **fields})
 
 
-def table(value=0.5, low=0.4, high=0.6, p=None, null_n=None) -> pd.DataFrame:
-    row = Measurement("q", value, low, high, "test", 10, "inputs", p_value=p, null_n=null_n).row()
-    return measurements_frame([row], "in-memory")
+def measured(value=0.5, low=0.4, high=0.6, **null) -> dict[str, Measurement]:
+    return {"q": Measurement("q", value, low, high, "test", 10, "inputs", **null)}
+
+
+def tolerance(width: float) -> Tolerance:
+    return Tolerance(width, [0.0, 0.0], 0.0, 0.95)
 
 
 @pytest.mark.parametrize(
-    ("comparator", "threshold", "tolerance", "interval", "verdict"),
-    [(">=", 0.3, 0.0, (0.4, 0.6), "HOLDS"), (">=", 0.7, 0.0, (0.4, 0.6), "FAILS"),
-     (">=", 0.5, 0.0, (0.4, 0.6), "INCONCLUSIVE"), (">=", 0.45, 0.1, (0.4, 0.6), "HOLDS"),
-     ("<", 0.0, 0.0, (-0.3, -0.1), "HOLDS"), ("<", 0.0, 0.0, (-0.1, 0.2), "INCONCLUSIVE")],
+    ("comparator", "threshold", "interval", "verdict"),
+    [(">=", 0.3, (0.4, 0.6), "HOLDS"), (">=", 0.7, (0.4, 0.6), "FAILS"), (">=", 0.5, (0.4, 0.6), "INCONCLUSIVE"),
+     ("<", 0.0, (-0.3, -0.1), "HOLDS"), ("<", 0.0, (-0.1, 0.2), "INCONCLUSIVE"), ("<", 0.0, (0.1, 0.2), "FAILS")],
 )
-def test_interval_rules(comparator, threshold, tolerance, interval, verdict):
-    c = claim(comparator=comparator, threshold=threshold, tolerance=tolerance)
-    assert judge(c, table(0.5 if interval[0] > 0 else interval[0], *interval), "m").verdict == verdict
+def test_interval_rule(comparator, threshold, interval, verdict):
+    c = claim(comparator=comparator, threshold=threshold)
+    assert judge(c, measured(sum(interval) / 2, *interval), "m").verdict == verdict
 
 
-@pytest.mark.parametrize(("interval", "verdict"), [((-0.23, -0.2), "HOLDS"), ((-0.5, -0.4), "FAILS"),
-                                                   ((-0.3, -0.2), "INCONCLUSIVE")])
-def test_within_rules(interval, verdict):
-    c = claim(comparator="within", tolerance=0.05, published={"org/model": -0.217}, scope="published_models")
-    assert judge(c, table(interval[0], *interval), "org/model").verdict == verdict
-    skipped = judge(c, table(), "other")
-    assert skipped.verdict == "SKIPPED" and "not among the published models" in skipped.reason
+@pytest.mark.parametrize(
+    ("value", "interval", "width", "verdict"),
+    [(53 / 54, (0.901, 1.0), 0.05, "HOLDS"),  # the published 53/54 holds its own claim
+     (0.90, (0.80, 0.96), 0.05, "INCONCLUSIVE"), (0.60, (0.45, 0.73), 0.05, "FAILS")],
+)
+def test_prediction_rule_on_a_threshold(value, interval, width, verdict):
+    c = claim(comparator=">=", threshold=0.981, decide_by="prediction")
+    assert judge(c, measured(value, *interval), "m", tolerance(width)).verdict == verdict
 
 
-@pytest.mark.parametrize(("value", "p", "n", "verdict"), [(3.0, 0.01, 100, "HOLDS"), (-1.0, 0.9, 100, "FAILS"),
-                                                          (1.0, 0.2, 100, "INCONCLUSIVE"),
-                                                          (9.0, 1 / 11, 10, "INCONCLUSIVE")])
-def test_permutation_rules(value, p, n, verdict):
+@pytest.mark.parametrize(("value", "interval", "verdict"), [(-0.22, (-0.45, 0.01), "HOLDS"),
+                                                            (-0.5, (-0.6, -0.4), "FAILS"),
+                                                            (-0.3, (-0.35, -0.2), "INCONCLUSIVE")])
+def test_prediction_rule_within_a_band_wider_than_the_old_fixed_one(value, interval, verdict):
+    c = claim(comparator="within", decide_by="prediction", published={"org/model": -0.217}, scope="published_models")
+    assert judge(c, measured(value, *interval), "org/model", tolerance(0.06)).verdict == verdict
+    skipped = judge(c, measured(value, *interval), "other", tolerance(0.06))
+    assert skipped.verdict == "SKIPPED" and skipped.reason.startswith("scope:") and skipped.measured["value"] == value
+
+
+def test_prediction_without_a_seed_spread_is_an_error():
+    c = claim(comparator=">=", threshold=0.9, decide_by="prediction")
+    assert judge(c, measured(), "m").verdict == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("value", "p_above", "p_below", "n", "verdict"),
+    [(3.0, 0.01, 1.0, 100, "HOLDS"), (-0.7, 0.71, 0.3, 100, "INCONCLUSIVE"),  # wrong side, not significant
+     (-3.0, 1.0, 0.01, 100, "FAILS"), (1.0, 0.2, 0.8, 100, "INCONCLUSIVE"), (9.0, 1 / 11, 1.0, 10, "INCONCLUSIVE")],
+)
+def test_permutation_rule_needs_significance_on_either_side(value, p_above, p_below, n, verdict):
     c = claim(comparator=">", threshold=0.0, decide_by="permutation")
-    assert judge(c, table(value, value, value, p=p, null_n=n), "m").verdict == verdict
+    m = measured(value, value - 0.5, value + 0.5, p_above=p_above, p_below=p_below, null_mean=0.0, null_sd=1.0,
+                 null_n=n)
+    assert judge(c, m, "m").verdict == verdict
+
+
+def test_a_criterion_that_shuffled_labels_meet_is_inconclusive_unless_declared():
+    null = {"p_above": 0.01, "p_below": 1.0, "null_mean": -0.49, "null_sd": 0.003, "null_n": 100}
+    undeclared = judge(claim(comparator="<", threshold=0.0), measured(-0.3, -0.35, -0.25, **null), "m")
+    assert undeclared.verdict == "INCONCLUSIVE" and "shuffled labels satisfy" in undeclared.reason
+    declared = judge(claim(comparator="<", threshold=0.0, null_satisfies="classifier geometry"),
+                     measured(-0.3, -0.35, -0.25, **null), "m")
+    assert declared.verdict == "HOLDS" and "classifier geometry" in declared.reason
 
 
 def test_missing_quantity_is_error_and_unmeasured_is_skipped():
-    assert judge(claim(quantity="absent", threshold=0), table(), "m").verdict == "ERROR"
-    unmeasured = claim(quantity=None, not_measured="steering not built")
-    assert judge(unmeasured, table(), "m").verdict == "SKIPPED"
+    assert judge(claim(quantity="absent", threshold=0), measured(), "m").verdict == "ERROR"
+    assert judge(claim(quantity=None, not_measured="steering not built"), measured(), "m").verdict == "SKIPPED"
+
+
+def test_derived_tolerance_is_a_prediction_interval():
+    values = [1.0, 0.98, 0.96, 1.0, 0.98]
+    derived = derive_tolerance(values, confidence=0.95)
+    assert derived.half_width == pytest.approx(2.776445 * np.std(values, ddof=1) * np.sqrt(1.2), rel=1e-5)
+    assert "5 seeded reruns" in derived.describe()
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
-    [({"comparator": "within", "scope": "any_model"}, "scope must be published_models"),
+    [({"comparator": "within", "scope": "any_model"}, "decide_by prediction"),
      ({"comparator": ">"}, "needs a threshold"), ({"quantity": None}, "not_measured"),
-     ({"threshold": 0, "surprise": 1}, "Extra inputs")],
+     ({"threshold": 0, "surprise": 1}, "Extra inputs"),
+     ({"threshold": 0, "method_pins": {"layer": "16"}}, "catalogue"),
+     ({"threshold": 0, "decide_by": "permutation", "comparator": ">="}, "one-sided")],
 )
 def test_malformed_claims_are_rejected(fields, message):
     with pytest.raises(ValueError, match=message):
         claim(**fields)
 
 
-def test_registry_covers_every_phase2_measurement():
-    claims = load_registry()
-    assert len({c.id for c in claims}) == len(claims)
-    phase2_claims = [c for c in claims if c.id.startswith("elb-p2-")]
-    sections = {c.section for c in phase2_claims}
-    assert {"Phase 2 / Pipeline B", "Phase 2 / Validation suite", "Phase 2 / Null distribution",
-            "Phase 2 / Null distribution (length control)"} <= sections
-    rng = np.random.default_rng(0)
-    classes = ("cognitive", "affective", "instrumental")
-    cfg = AnalysisConfig(bootstrap=10, null_test={"permutations": 5, "length_permutations": 5})
-    data = phase2.Probed(rng.normal(size=(90, 8)) + np.repeat(np.eye(3, 8) * 4, 30, axis=0),
-                         np.repeat(classes, 30), classes, "synthetic")
-    control = data.relabel(np.repeat(["response_1", "response_2", "response_3"], 30),
-                           ("response_1", "response_2", "response_3"))
-    produced = {m.quantity for m in [*phase2.pipeline_b(data, cfg, 0), *phase2.ovr_cosines("validation.ovr", data, cfg, 0),
-                                     *phase2.ovr_cosines("validation.control", control, cfg, 0),
-                                     *phase2.pairwise_auroc(data, cfg, 0), *phase2.layer_sweep({"L1": data}, cfg, 0),
-                                     *phase2.null_tests(data, control, np.arange(90), cfg, 0)]}
-    assert {c.quantity for c in phase2_claims if c.quantity} <= produced
+def test_registry_quantities_are_checked_against_the_catalogue(tmp_path):
+    known = known_quantities(Params())
+    assert all(c.quantity in known for c in load_registry(quantities=known) if c.quantity)
+    entry = {**BASE, "id": "typo", "quantity": "pipeline_b.test_acuracy", "comparator": ">=", "threshold": 0.9}
+    (tmp_path / "x.yaml").write_text(json.dumps([entry]))
+    with pytest.raises(ValueError, match=r"did you mean 'pipeline_b.test_accuracy'"):
+        load_registry(tmp_path, quantities=known)
 
 
-def test_report_escapes_text_and_writes_three_formats(tmp_path):
-    hostile = claim(id="x-1", threshold=0.0, statement="<script>alert(1)</script> & more")
-    verdict = judge(hostile, table(), "<b>model</b>")
-    provenance = {"git_commit": "abc", "created": "now"}
-    evidence = [{"claim_id": "x-1", "status": "DISCREPANT", "model": "m", "quantity": "q", "published": 1,
-                 "recomputed": 2, "detail": "<i>d</i>", "study": "ELB", "source": "f"}]
-    write_report(tmp_path, [hostile], [verdict], provenance, evidence)
-    html = (tmp_path / "claims.html").read_text()
-    assert "<script>alert" not in html and "&lt;script&gt;" in html and "&lt;i&gt;d" in html
-    assert "HOLDS" in html and "DISCREPANT" in html
-    assert "x-1" in (tmp_path / "claims.md").read_text()
-    data = json.loads((tmp_path / "claims.json").read_text())
-    assert data["claims"][0]["verdict"]["verdict"] == "HOLDS" and data["summary"]["HOLDS"] == 1
+def test_sweep_quantities_are_keyed_by_the_published_layer():
+    default = known_quantities(Params())
+    assert "validation.layer_sweep.cos_cognitive_affective@L12" in default
+    other = known_quantities(Params.model_validate({"analysis": {"validation": {"layers": [2, 30]}}}))
+    assert {"validation.layer_sweep.cos_cognitive_affective@L2", "validation.layer_sweep.cos_cognitive_affective@L30"} \
+        <= set(other) and "validation.layer_sweep.cos_cognitive_affective@L12" not in other

@@ -1,6 +1,9 @@
 """Batched residual-stream extraction through a TransformerBridge, stopping after the deepest needed block."""
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import torch
 from tqdm.auto import tqdm
 
@@ -10,6 +13,16 @@ from elb.models.loading import LoadedModel
 
 def hook_names(blocks: list[int]) -> list[str]:
     return [f"blocks.{block}.hook_resid_post" for block in blocks]
+
+
+def warn_truncated(tokenizer: Any, texts: list[str], ids: list[str], max_tokens: int) -> int:
+    """Warn for each text longer than `max_tokens` tokens, naming its id and token count; return how many."""
+    lengths = [len(tokens) for tokens in tokenizer(texts)["input_ids"]]
+    for text_id, length in zip(ids, lengths):
+        if length > max_tokens:
+            warnings.warn(f"text {text_id}: {length} tokens, truncated to activations.max_tokens = {max_tokens}",
+                          stacklevel=2)
+    return sum(length > max_tokens for length in lengths)
 
 
 def extract(model: LoadedModel, texts: list[str], blocks: list[int], batch_size: int, max_tokens: int,

@@ -10,19 +10,24 @@ from typing import Any
 import numpy as np
 
 from elb.audit import recompute as rc
-from elb.audit.base import Audit
-from elb.audit.files import AuditFileError, field, number, numbers
+from elb.audit.base import AGGREGATE, Audit
+from elb.audit.files import AuditFileError, field, mapping, number, numbers
+from elb.audit.rows import DISCREPANT, REPRODUCED
+from elb.models.published import PUBLISHED
 
-PHI3 = "microsoft/Phi-3-mini-4k-instruct"
-ALIASES = {"qwen2.5-7b": "Qwen/Qwen2.5-7B-Instruct", "dolphin-llama-3.1-8b": "cognitivecomputations/dolphin-2.9.4-llama3.1-8b",
-           "phi3": PHI3, "phi-3": PHI3, "phi3-mini": PHI3}
-HIDDEN = {PHI3: 3072, "Qwen/Qwen2.5-7B-Instruct": 3584, "cognitivecomputations/dolphin-2.9.4-llama3.1-8b": 4096}
+PHI3 = "phi3"                    # the name of the files that name no model (Phi-3's)
 LAYERS = {8, 12, 16, 20, 24}
 N_TEST = 15                      # test pairs: 15 empathic x 15 non-empathic texts
 README_ALPHAS = {-20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0}
 STEERING = ("results/**/*_steering_multilayer.json", "results/**/phi3_steering_complete_*.json",
             "results/steering_comprehensive.json")
-PROBE_FILES = ("results/validation_auroc.json", "results/cross_model_validation/*_results.json")
+VALIDATION = "results/validation_auroc.json"
+MODEL_PROBES = "results/cross_model_validation/*_results.json"
+COMBINED_PROBES = "results/cross_model_validation/all_models_results.json"
+DIRECTIONS = ("results/**/*_probe.npy", "results/probes/empathy_direction_layer_*.npy")
+PROBE_CLAIMS = ["eip-probe-auroc", "eip-probe-best-layer"]
+ABLATED_PAIRS = "data/contrastive_pairs/test_pairs_ablated.jsonl"
+TEST_PAIRS = "data/contrastive_pairs/test_pairs.jsonl"
 COHERENT_ENOUGH = 0.8          # our declared reading of "maintains coherence"
 CLAIMS = ["eip-probe-auroc", "eip-probe-best-layer", "eip-random-baseline", "eip-lexical-ablation",
           "eip-behavioral-correlation", "eip-cross-model-agreement", "eip-steering-success",
@@ -58,111 +63,118 @@ def _layer_metrics(a: Audit, path: Path, model: str, layers: dict[str, Any], bes
     return aurocs[best_layer]
 
 
-def audit_probes(a: Audit) -> dict[str, float]:
-    best: dict[str, float] = {}
-    for path in [p for p in a.repo.glob(*PROBE_FILES) if p.name != "all_models_results.json"]:
-        with a.reading(["eip-probe-auroc", "eip-probe-best-layer"], path.stem, a.repo.rel(path)):
-            data = a.repo.json(path)
-            if "layer_results" in data:       # Phi-3 validation file (model named only by its path)
-                model = str(data.get("model", "phi3"))
-                stored = (int(number(data, "best_layer", "")), number(data, "best_auroc", "")) if "best_layer" in data else None
-                best[a.hub_id(model)] = _layer_metrics(a, path, model, data["layer_results"], stored)
-            else:
-                model = str(field(data, "model", a.repo.rel(path)))
-                a.aliases[model] = model
-                best[model] = _layer_metrics(a, path, model, field(data, "layers", a.repo.rel(path)), None)
-    for path in a.repo.glob("results/cross_model_validation/all_models_results.json"):
-        with a.reading(["eip-probe-auroc"], "all-models", a.repo.rel(path)):
-            combined = a.repo.json(path)
-            for key, entry in combined.items():
-                model = str(field(entry, "model", a.repo.rel(path)))
-                single = a.repo.root / "results/cross_model_validation" / f"{key}_results.json"
-                if single.exists():
-                    same = a.repo.json(single) == entry
-                    a.invariant("eip-probe-auroc", model, "combined_matches_per_model_file", True, same,
-                                same, a.source(path, key), f"must repeat {single.name}")
-                else:
-                    a.aliases[model] = model
-                    best[model] = _layer_metrics(a, path, model, field(entry, "layers", a.repo.rel(path)), None)
+def audit_validation(a: Audit, path: Path, data: dict) -> tuple[str, float]:
+    """Phi-3's validation file (it names no model); returns (hub id, best AUROC)."""
+    model = str(data.get("model", PHI3))
+    stored = (int(number(data, "best_layer", "")), number(data, "best_auroc", "")) if "best_layer" in data else None
+    return a.hub_id(model), _layer_metrics(a, path, model, mapping(data, "layer_results", a.repo.rel(path)), stored)
+
+
+def audit_model_probes(a: Audit, path: Path, data: dict) -> tuple[str, float]:
+    """One `<model>_results.json`; returns (hub id, best AUROC)."""
+    model = str(field(data, "model", a.repo.rel(path)))
+    return a.hub_id(model), _layer_metrics(a, path, model, mapping(data, "layers", a.repo.rel(path)), None)
+
+
+def audit_combined_probes(a: Audit, path: Path, data: dict) -> list[tuple[str, float]]:
+    """all_models_results.json: must repeat the per-model files; models without one are audited from it."""
+    best = []
+    for key, entry in data.items():
+        model = str(field(entry, "model", a.repo.rel(path)))
+        single = path.parent / f"{key}_results.json"
+        if single.exists():
+            same = a.repo.json(single) == entry
+            a.invariant("eip-probe-auroc", model, "combined_matches_per_model_file", True, same,
+                        same, a.source(path, key), f"must repeat {single.name}")
+        else:
+            layers = mapping(entry, "layers", a.repo.rel(path))
+            best.append((a.hub_id(model), _layer_metrics(a, path, model, layers, None)))
     return best
 
 
-def audit_directions(a: Audit) -> None:
-    """Every stored probe direction: length = hidden size, unit norm (normalize(mean difference))."""
-    for path in a.repo.glob("results/**/*_probe.npy", "results/probes/empathy_direction_layer_*.npy"):
-        key = path.name.split("_layer")[0]
-        model = a.hub_id(key) if key != "empathy_direction" else PHI3
-        name = key if key != "empathy_direction" else "phi3"
-        with a.reading(["eip-probe-auroc"], name, a.repo.rel(path)):
-            vector = a.repo.npy(path)
-            hidden = HIDDEN.get(model)
-            a.invariant("eip-probe-auroc", name, "direction_length", hidden, int(vector.size),
-                        vector.ndim == 1 and (hidden is None or vector.size == hidden), a.repo.rel(path),
-                        f"direction must be a vector of the model's hidden size ({hidden}); shape {vector.shape}, dtype {vector.dtype}")
-            norm = float(np.linalg.norm(vector.astype(np.float64)))
-            a.invariant("eip-probe-auroc", name, "direction_norm", 1.0, norm, abs(norm - 1) < 1e-3, a.repo.rel(path),
-                        "direction = normalize(mean difference) has unit norm")
+def audit_probes(a: Audit) -> dict[str, float]:
+    """Best probe AUROC per hub id, from every probe validation file."""
+    best = a.each(VALIDATION, PROBE_CLAIMS, audit_validation, model=PHI3, required=True)
+    best += a.each(MODEL_PROBES, PROBE_CLAIMS, audit_model_probes, exclude=(Path(COMBINED_PROBES).name,))
+    for found in a.each(COMBINED_PROBES, ["eip-probe-auroc"], audit_combined_probes, model=AGGREGATE):
+        best += found
+    return dict(reversed(best))     # the first file to give a model wins
 
 
-def audit_random_baseline(a: Audit) -> None:
-    path = a.repo.root / "results/random_baseline_proper.json"
+def direction_name(path: Path) -> str:
+    key = path.name.split("_layer")[0]
+    return PHI3 if key == "empathy_direction" else key
+
+
+def audit_direction(a: Audit, path: Path, vector: np.ndarray) -> None:
+    """One stored probe direction: length = hidden size, unit norm (normalize(mean difference))."""
+    name, rel = direction_name(path), a.repo.rel(path)
+    layer = re.search(r"_layer_?(\d+)", path.name)
+    if layer is None:
+        raise AuditFileError(f"{rel}: no layer number in the file name")
+    known = a.model(name)
+    hidden = known.d_model if known else None
+    a.invariant("eip-probe-auroc", name, f"direction_length_l{layer.group(1)}", hidden, int(vector.size),
+                vector.ndim == 1 and (hidden is None or vector.size == hidden), rel,
+                f"direction must be a vector of the model's hidden size ({hidden}); shape {vector.shape}, dtype {vector.dtype}")
+    norm = float(np.linalg.norm(vector.astype(np.float64)))
+    a.invariant("eip-probe-auroc", name, f"direction_norm_l{layer.group(1)}", 1.0, norm, abs(norm - 1) < 1e-3, rel,
+                "direction = normalize(mean difference) has unit norm")
+
+
+def audit_random_baseline(a: Audit, path: Path, data: dict) -> None:
     claim = "eip-random-baseline"
-    if not a.present(path, [claim], "phi3"):
-        return
-    with a.reading([claim], "phi3", a.repo.rel(path)):
-        data = a.repo.json(path)
-        values = numbers(field(data, "random_baseline.all_aurocs", ""), "all_aurocs")
-        probe = number(data, "empathy_probe.auroc", "")
-        mean, sd0, sd1 = float(values.mean()), float(values.std(ddof=0)), float(values.std(ddof=1))
-        stored_sd = number(data, "random_baseline.std_auroc", "")
-        sd = sd0 if abs(sd0 - stored_sd) < 1e-9 else sd1
-        z = (probe - mean) / sd
-        src = a.source(path, "random_baseline.all_aurocs")
-        a.compare(claim, "phi3", "random_auroc_mean", mean, src, published=0.498, decimals=3)
-        a.compare(claim, "phi3", "random_auroc_sd", sd, src, f"SD with ddof={0 if sd == sd0 else 1} matches the stored SD",
-                  published=0.240, decimals=3)
-        a.compare(claim, "phi3", "random_direction_z", z, src, f"(probe AUROC {probe} - mean) / SD; with ddof=1: "
-                  f"{(probe - mean) / sd1:.3f}; probe exceeds {np.mean(values < probe):.0%} of random directions",
-                  decimals=2)
-        n = int(number(data, "num_trials", ""))
-        test = int(number(data, "test_set_size", ""))
-        off = [float(v) for v in values if rc.is_multiple_of(float(v), [2 * test * test]) is None]
-        a.invariant(claim, "phi3", "random_auroc_count_and_granularity", n, len(values), len(values) == n and not off, src,
-                    f"{n} trials, AUROCs on {test} x {test} test texts are multiples of 1/{2 * test * test}; off-grid: {off[:3]}")
-        for key, value in (("mean_auroc", mean), ("median_auroc", float(np.median(values))), ("min_auroc", float(values.min())),
-                           ("max_auroc", float(values.max()))):
-            stored = number(data, f"random_baseline.{key}", "")
-            a.invariant(claim, "phi3", f"stored_{key}", value, stored, abs(stored - value) < 1e-9,
-                        a.source(path, f"random_baseline.{key}"), "summary must recompute from all_aurocs")
-        stored_z = number(data, "comparison.z_score", "")
-        a.invariant(claim, "phi3", "stored_z", z, stored_z, abs(stored_z - z) < 1e-6, a.source(path, "comparison.z_score"),
-                    "stored z must recompute")
+    values = numbers(field(data, "random_baseline.all_aurocs", ""), "all_aurocs")
+    probe = number(data, "empathy_probe.auroc", "")
+    mean, sd0, sd1 = float(values.mean()), float(values.std(ddof=0)), float(values.std(ddof=1))
+    stored_sd = number(data, "random_baseline.std_auroc", "")
+    sd = sd0 if abs(sd0 - stored_sd) < 1e-9 else sd1
+    z = (probe - mean) / sd
+    src = a.source(path, "random_baseline.all_aurocs")
+    a.compare(claim, PHI3, "random_auroc_mean", mean, src, published=0.498, decimals=3)
+    a.compare(claim, PHI3, "random_auroc_sd", sd, src, f"SD with ddof={0 if sd == sd0 else 1} matches the stored SD",
+              published=0.240, decimals=3)
+    a.compare(claim, PHI3, "random_direction_z", z, src, f"(probe AUROC {probe} - mean) / SD; with ddof=1: "
+              f"{(probe - mean) / sd1:.3f}; probe exceeds {np.mean(values < probe):.0%} of random directions",
+              decimals=2)
+    n = int(number(data, "num_trials", ""))
+    test = int(number(data, "test_set_size", ""))
+    off = [float(v) for v in values if rc.is_multiple_of(float(v), [2 * test * test]) is None]
+    a.invariant(claim, PHI3, "random_auroc_count_and_granularity", n, len(values), len(values) == n and not off, src,
+                f"{n} trials, AUROCs on {test} x {test} test texts are multiples of 1/{2 * test * test}; off-grid: {off[:3]}")
+    for key, value in (("mean_auroc", mean), ("median_auroc", float(np.median(values))), ("min_auroc", float(values.min())),
+                       ("max_auroc", float(values.max()))):
+        stored = number(data, f"random_baseline.{key}", "")
+        a.invariant(claim, PHI3, f"stored_{key}", value, stored, abs(stored - value) < 1e-9,
+                    a.source(path, f"random_baseline.{key}"), "summary must recompute from all_aurocs")
+    stored_z = number(data, "comparison.z_score", "")
+    a.invariant(claim, PHI3, "stored_z", z, stored_z, abs(stored_z - z) < 1e-6, a.source(path, "comparison.z_score"),
+                "stored z must recompute")
 
 
-def audit_ablation(a: Audit) -> None:
-    path = a.repo.root / "results/lexical_ablation.json"
+def audit_ablation(a: Audit, path: Path, data: dict) -> None:
     claim = "eip-lexical-ablation"
-    if not a.present(path, [claim], "phi3"):
-        return
-    with a.reading([claim], "phi3", a.repo.rel(path)):
-        data = a.repo.json(path)
-        for layer, entry in field(data, "layers", "").items():
-            original, ablated = number(entry, "original.auroc", ""), number(entry, "ablated.auroc", "")
-            a.compare(claim, "phi3", f"ablated_auroc_layer_{layer}", ablated, a.source(path, f"layers.{layer}.ablated.auroc"),
-                      f"original {original}; drop {original - ablated:.4f}", decimals=3)
-            same_neg = all(abs(number(entry, f"original.{k}", "") - number(entry, f"ablated.{k}", "")) < 1e-9
-                           for k in ("non_empathic_mean", "non_empathic_std"))
-            a.invariant(claim, "phi3", "non_empathic_scores_unchanged", True, same_neg, same_neg,
-                        a.source(path, f"layers.{layer}"), "only the empathic test texts are ablated")
-        pairs_path = a.repo.root / "data/contrastive_pairs/test_pairs_ablated.jsonl"
-        test_path = a.repo.root / "data/contrastive_pairs/test_pairs.jsonl"
-        if pairs_path.exists() and test_path.exists():
-            ablated, test = a.repo.jsonl(pairs_path), a.repo.jsonl(test_path)
-            stored = int(number(data, "ablation_stats.total_pairs", ""))
-            unchanged = sum(x.get("non_empathic_text") == y.get("non_empathic_text") for x, y in zip(ablated, test))
-            a.invariant(claim, "phi3", "ablated_pairs_count", stored, len(ablated),
-                        len(ablated) == stored == len(test) and unchanged == len(test), a.repo.rel(pairs_path),
-                        f"{len(ablated)} ablated pairs, {len(test)} test pairs, {unchanged} non-empathic texts unchanged")
+    for layer, entry in mapping(data, "layers", a.repo.rel(path)).items():
+        original, ablated = number(entry, "original.auroc", ""), number(entry, "ablated.auroc", "")
+        a.compare(claim, PHI3, f"ablated_auroc_layer_{layer}", ablated, a.source(path, f"layers.{layer}.ablated.auroc"),
+                  f"original {original}; drop {original - ablated:.4f}", decimals=3)
+        same_neg = all(abs(number(entry, f"original.{k}", "") - number(entry, f"ablated.{k}", "")) < 1e-9
+                       for k in ("non_empathic_mean", "non_empathic_std"))
+        a.invariant(claim, PHI3, "non_empathic_scores_unchanged", True, same_neg, same_neg,
+                    a.source(path, f"layers.{layer}"), "only the empathic test texts are ablated")
+    stored = int(number(data, "ablation_stats.total_pairs", a.repo.rel(path)))
+    a.each(ABLATED_PAIRS, [claim], lambda a, path, ablated: audit_ablated_pairs(a, path, ablated, stored),
+           model=PHI3, expect=list, required=True)
+
+
+def audit_ablated_pairs(a: Audit, path: Path, ablated: list, stored: int) -> None:
+    """The ablated pairs: as many as stated, with the test pairs' non-empathic texts unchanged."""
+    test = a.repo.load(a.repo.root / TEST_PAIRS, list)
+    unchanged = sum(x.get("non_empathic_text") == y.get("non_empathic_text") for x, y in zip(ablated, test))
+    a.invariant("eip-lexical-ablation", PHI3, "ablated_pairs_count", stored, len(ablated),
+                len(ablated) == stored == len(test) and unchanged == len(test), a.repo.rel(path),
+                f"{len(ablated)} ablated pairs, {len(test)} test pairs ({TEST_PAIRS}), {unchanged} non-empathic "
+                "texts unchanged")
 
 
 def _correlation(a: Audit, path: Path, claim: str, model: str, entry: dict) -> float:
@@ -181,18 +193,19 @@ def _correlation(a: Audit, path: Path, claim: str, model: str, entry: dict) -> f
     return r
 
 
+def audit_cross_model_correlations(a: Audit, path: Path, data: dict) -> None:
+    for key, entry in data.items():
+        _correlation(a, path, "eip-cross-model-agreement", key, entry)
+
+
 def audit_correlations(a: Audit) -> float | None:
-    path = a.repo.root / "results/eia_correlation.json"
-    phi3_r = None
-    if path.exists():
-        with a.reading(["eip-behavioral-correlation"], "phi3", a.repo.rel(path)):
-            phi3_r = _correlation(a, path, "eip-behavioral-correlation", "phi3", a.repo.json(path))
-    for path in a.repo.glob("results/cross-model-behavioral-correlation/*.json"):
-        with a.reading(["eip-cross-model-agreement"], path.stem, a.repo.rel(path)):
-            for key, entry in a.repo.json(path).items():
-                a.aliases.setdefault(key, str(entry.get("model_name", key)))
-                _correlation(a, path, "eip-cross-model-agreement", key, entry)
-    return phi3_r
+    """Phi-3's behavioural correlation r (None when its file is absent or malformed), and the other models'."""
+    phi3 = a.each("results/eia_correlation.json", ["eip-behavioral-correlation"],
+                  lambda a, path, data: _correlation(a, path, "eip-behavioral-correlation", PHI3, data),
+                  model=PHI3, required=True)
+    a.each("results/cross-model-behavioral-correlation/*.json", ["eip-cross-model-agreement"],
+           audit_cross_model_correlations)
+    return phi3[0] if phi3 else None
 
 
 # --- steering -----------------------------------------------------------------------------------------------
@@ -228,11 +241,11 @@ def steering_rates(conditions: list[tuple[int, str, float, list[str]]]) -> dict[
     return table
 
 
-def audit_steering_file(a: Audit, path: Path, data: dict) -> tuple[str, dict[str, float], dict]:
+def audit_steering_file(a: Audit, path: Path, data: dict) -> tuple[str, float]:
+    """One steering file, scored with the published keyword rule; returns (hub id, success under that rule)."""
     where = a.repo.rel(path)
     model, alphas, conditions = steering_conditions(data, where)
     name = model
-    a.aliases[name] = a.hub_id(model)
     src = a.source(path, "samples (keyword rule)")
     table = steering_rates(conditions)
     per_cell = {cell: rc.steering_success({al: v[0] for al, v in rates.items()}) for cell, rates in table.items()
@@ -267,7 +280,7 @@ def audit_steering_file(a: Audit, path: Path, data: dict) -> tuple[str, dict[str
     documented = "breakdown" if "dolphin" in model.lower() else "maintained"
     state = "maintained" if min(np.mean(neg), np.mean(pos)) >= COHERENT_ENOUGH else "breakdown"
     a.add("eip-steering-coherence", name, "coherence_state", documented, state,
-          "REPRODUCED" if state == documented else "DISCREPANT", src,
+          REPRODUCED if state == documented else DISCREPANT, src,
           f"coherent share (published rule) overall {np.mean(coherent):.3f}; negative alpha {np.mean(neg):.3f}, positive "
           f"alpha {np.mean(pos):.3f}, at the largest |alpha| {np.mean(extreme):.3f}; our reading: 'maintained' when both "
           f"signs keep >= {COHERENT_ENOUGH} coherent")
@@ -285,34 +298,34 @@ def audit_steering_file(a: Audit, path: Path, data: dict) -> tuple[str, dict[str
     counts = sorted({len(s) for *_, s in conditions})
     a.invariant("eip-steering-success", name, "samples_per_condition", 5, str(counts), counts == [5] and n_expected == 5, src,
                 f"documented 5 samples per condition; file states {n_expected}, holds {counts}")
-    return name, overall, per_cell
-
-
-def audit_steering(a: Audit) -> dict[str, float]:
-    results: dict[str, float] = {}
-    for path in a.repo.glob(*STEERING):
-        with a.reading(["eip-steering-success"], path.stem, a.repo.rel(path)):
-            name, overall, _ = audit_steering_file(a, path, a.repo.json(path))
-            results[a.hub_id(name)] = overall["success_published_rule"]
-    return results
+    return a.hub_id(name), overall["success_published_rule"]
 
 
 def audit_targets(a: Audit, best: dict[str, float], r: float | None, steering: dict[str, float]) -> None:
+    """The plan's targets (seed 002) for every EIP model: a row each, SKIPPED where nothing was recomputed."""
+    models = [m.hub_id for m in PUBLISHED.values() if m.use(a.part)]
     for quantity, values, target in (("probe_auroc_vs_target", best, 0.75), ("steering_success_vs_target", steering, 0.5)):
-        for model, value in values.items():
-            a.add("eip-plan-targets", model, quantity, target, value, "REPRODUCED" if value > target else "DISCREPANT",
-                  "plan target (seed 002)", f"target > {target}; recomputed {value:.3f}")
-    if r is not None:
-        a.add("eip-plan-targets", "phi3", "behavioural_r_vs_target", 0.4, r, "REPRODUCED" if r > 0.4 else "DISCREPANT",
-              "plan target (seed 002)", f"target r > 0.4; recomputed {r:.3f}")
+        for model in dict.fromkeys([*values, *models]):
+            _target(a, model, quantity, values.get(model), target)
+    _target(a, PHI3, "behavioural_r_vs_target", r, 0.4)
+
+
+def _target(a: Audit, model: str, quantity: str, value: float | None, target: float) -> None:
+    source = "plan target (seed 002)"
+    if value is None:
+        a.skip("eip-plan-targets", model, quantity, source, "no recomputed value: its file is absent or was left out")
+    else:
+        a.add("eip-plan-targets", model, quantity, target, value, REPRODUCED if value > target else DISCREPANT,
+              source, f"target > {target}; recomputed {value:.3f}")
 
 
 def audit(a: Audit) -> None:
     best = audit_probes(a)
-    audit_directions(a)
-    audit_random_baseline(a)
-    audit_ablation(a)
+    a.each(DIRECTIONS, ["eip-probe-auroc"], audit_direction, model=direction_name, expect=np.ndarray)
+    a.each("results/random_baseline_proper.json", ["eip-random-baseline"], audit_random_baseline, model=PHI3,
+           required=True)
+    a.each("results/lexical_ablation.json", ["eip-lexical-ablation"], audit_ablation, model=PHI3, required=True)
     r = audit_correlations(a)
-    steering = audit_steering(a)
+    steering = dict(reversed(a.each(STEERING, ["eip-steering-success"], audit_steering_file)))
     audit_targets(a, best, r, steering)
     a.missing(CLAIMS, "EIP results/")

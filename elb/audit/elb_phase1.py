@@ -5,15 +5,11 @@ from pathlib import Path
 
 from elb.audit import recompute as rc
 from elb.audit.base import AGGREGATE, Audit
-from elb.audit.files import AuditFileError, field, number
+from elb.audit.files import field, number
 
 PATTERN = "results/empathy/empathy_*.json"
 ANALYSIS = "results/empathy/analysis_*.json"
 ALL_RESULTS = "results/empathy/all_results_*.json"
-ALIASES = {"gemma2-9b": "google/gemma-2-9b-it", "llama-3.1-8b": "meta-llama/Llama-3.1-8B-Instruct",
-           "deepseek-r1-7b": "deepseek-ai/DeepSeek-R1-Distill-Llama-7B", "qwen2.5-7b": "Qwen/Qwen2.5-7B-Instruct",
-           "mistral-7b": "mistralai/Mistral-7B-Instruct-v0.3",
-           "meta-llama/Meta-Llama-3.1-8B-Instruct": "meta-llama/Llama-3.1-8B-Instruct"}
 CLAIMS = ["elb-p1-bandwidth", "elb-p1-dimensionality", "elb-p1-steering-range", "elb-p1-probe-auroc",
           "elb-p1-bandwidth-variation", "elb-p1-empathy-control-ratio", "elb-p1-sae-pca-agreement",
           "elb-p1-transfer-success", "elb-p1-cohens-d"]
@@ -120,27 +116,25 @@ def audit_analysis(a: Audit, path: Path, data: dict, parts: list[dict]) -> None:
                 "the ratio of means")
 
 
+def audit_combined(a: Audit, path: Path, data: dict, parts: list[dict]) -> None:
+    """The combined results file must repeat the per-model bandwidths."""
+    stored = {r["model"]: r["bandwidth_metric"]["bandwidth"] for r in field(data, "results", a.repo.rel(path))}
+    mine = {p["model"]: p["bandwidth"] for p in parts}
+    a.invariant("elb-p1-bandwidth", AGGREGATE, "combined_file_matches_per_model_files", len(mine), len(stored),
+                all(abs(stored.get(k, float("nan")) - v) < 1e-9 for k, v in mine.items()),
+                a.source(path, "results[].bandwidth_metric.bandwidth"),
+                "the combined results file must repeat the per-model bandwidths")
+
+
 def audit(a: Audit) -> None:
-    files = [p for p in a.repo.glob(PATTERN)]
-    parts: list[dict] = []
-    for path in files:
-        with a.reading(CLAIMS[:4], path.stem, a.repo.rel(path)):
-            data = a.repo.json(path)
-            if not isinstance(data, dict) or "measurements" not in data:
-                raise AuditFileError(f"{a.repo.rel(path)}: no 'measurements' object")
-            parts.append(audit_model_file(a, path, data))
+    by_model: dict[str, dict] = {}
+    for part in a.each(PATTERN, CLAIMS[:4], audit_model_file):
+        by_model.setdefault(a.hub_id(part["model"]), part)    # a model in two files counts once
+    parts = list(by_model.values())
     if parts:
         audit_aggregates(a, parts, f"{PATTERN}: measurements")
-        for path in a.repo.glob(ANALYSIS):
-            with a.reading(["elb-p1-bandwidth-variation"], AGGREGATE, a.repo.rel(path)):
-                audit_analysis(a, path, a.repo.json(path), parts)
-        for path in a.repo.glob(ALL_RESULTS):
-            with a.reading(["elb-p1-bandwidth"], AGGREGATE, a.repo.rel(path)):
-                results = field(a.repo.json(path), "results", a.repo.rel(path))
-                stored = {r["model"]: r["bandwidth_metric"]["bandwidth"] for r in results}
-                mine = {p["model"]: p["bandwidth"] for p in parts}
-                a.invariant("elb-p1-bandwidth", AGGREGATE, "combined_file_matches_per_model_files", len(mine),
-                            len(stored), all(abs(stored.get(k, float("nan")) - v) < 1e-9 for k, v in mine.items()),
-                            a.source(path, "results[].bandwidth_metric.bandwidth"),
-                            "the combined results file must repeat the per-model bandwidths")
+        a.each(ANALYSIS, ["elb-p1-bandwidth-variation"], lambda a, path, data: audit_analysis(a, path, data, parts),
+               model=AGGREGATE, required=True)
+        a.each(ALL_RESULTS, ["elb-p1-bandwidth"], lambda a, path, data: audit_combined(a, path, data, parts),
+               model=AGGREGATE, required=True)
     a.missing(CLAIMS, PATTERN)

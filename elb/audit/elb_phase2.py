@@ -8,7 +8,8 @@ import numpy as np
 
 from elb.audit import recompute as rc
 from elb.audit.base import AGGREGATE, Audit
-from elb.audit.files import AuditFileError, field, number, numbers
+from elb.audit.files import field, mapping, number, numbers
+from elb.audit.rows import DISCREPANT, INCONSISTENT, REPRODUCED
 from elb.measures.length import tercile_chi_square
 
 RESULTS = "experiments/tripartite/results"
@@ -19,13 +20,9 @@ CONVERGENCE = f"{RESULTS}/**/convergence_report.json"
 VALIDATION = f"{RESULTS}/validation_*.json"
 NULL = f"{RESULTS}/null_distribution_*.json"
 LENGTH = f"{RESULTS}/length_control_*.json"
-ALIASES = {"qwen2.5-7b": "Qwen/Qwen2.5-7B", "mistral-7b": "mistralai/Mistral-7B-v0.1",
-           "llama-3-8b": "meta-llama/Meta-Llama-3-8B", "llama3-8b": "meta-llama/Meta-Llama-3-8B",
-           "llama-3.1-8b": "meta-llama/Llama-3.1-8B", "gemma-7b": "google/gemma-7b",
-           "pythia-1.4b": "EleutherAI/pythia-1.4b", "all-models": AGGREGATE}
-# (n_layers, d_model) of the published Phase 2 models, for layer and vector-length invariants.
-SHAPES = {"Qwen/Qwen2.5-7B": (28, 3584), "mistralai/Mistral-7B-v0.1": (32, 4096), "meta-llama/Meta-Llama-3-8B": (32, 4096),
-          "meta-llama/Llama-3.1-8B": (32, 4096), "google/gemma-7b": (28, 3072), "EleutherAI/pythia-1.4b": (24, 2048)}
+TRIPLETS = f"{DATA}/triplets_filtered.json"
+STORED_CHI_SQUARE = f"{RESULTS}/length_validation.json"
+CHI_SQUARE = "elb-r1-length-chi-square"
 TYPES = ("cognitive", "affective", "instrumental")
 SPLIT = (172, 44, 54)
 PIPELINE_B = ["elb-p2-pipeline-b-accuracy", "elb-p2-pipeline-b-macro-auroc", "elb-p2-pipeline-b-cosines-negative",
@@ -50,8 +47,9 @@ def close(a: float, b: float, tol: float = 1e-6) -> bool:
     return abs(a - b) <= tol
 
 
-def audit_probe(a: Audit, path: Path, data: dict) -> None:
-    """One pipeline B `<model>_layer<L>_probe.json`: recompute cosines, accuracy, macro AUROC; shape invariants."""
+def audit_probe(a: Audit, path: Path, data: dict) -> dict:
+    """One pipeline B `<model>_layer<L>_probe.json`: recompute cosines, accuracy, macro AUROC; shape invariants.
+    Returns the file's content, for the files that must repeat it."""
     where = a.repo.rel(path)
     model = str(field(data, "model_name", where))
     src = lambda name: a.source(path, name)  # noqa: E731
@@ -70,14 +68,15 @@ def audit_probe(a: Audit, path: Path, data: dict) -> None:
     d_model = int(number(data, "d_model", where))
     layer = int(number(data, "layer", where))
     lengths = {len(field(vectors, t, where)) for t in TYPES}
-    shape = SHAPES.get(a.hub_id(model))
-    expected_d = shape[1] if shape else d_model
+    known = a.model(model)
+    expected_d = known.d_model if known and known.d_model else d_model
     a.invariant("elb-p2-pipeline-b-cosines-negative", model, "probe_vector_length", expected_d, max(lengths),
                 lengths == {d_model} and d_model == expected_d, src("probe_vectors / d_model"),
                 f"weight rows must have the model's hidden size ({expected_d}); lengths {sorted(lengths)}, d_model {d_model}")
-    if shape:
-        a.invariant("elb-p2-pipeline-b-cosines-negative", model, "probe_layer", shape[0] // 2, layer,
-                    layer == shape[0] // 2, src("layer"), f"documented layer n_layers//2 = {shape[0] // 2}")
+    use = known.use(a.part) if known else None
+    if use and use.layer is not None:
+        a.invariant("elb-p2-pipeline-b-cosines-negative", model, "probe_layer", use.layer, layer, layer == use.layer,
+                    src("layer"), f"documented layer {use.convention}[{use.layer}]")
     perf = field(data, "performance", where)
     report = field(perf, "classification_report", where)
     accuracy, n_test = rc.accuracy_from_report(report, TYPES)
@@ -96,6 +95,7 @@ def audit_probe(a: Audit, path: Path, data: dict) -> None:
     a.invariant("elb-p2-pipeline-b-macro-auroc", model, "macro_is_mean_of_classes", float(np.mean(per_class)), macro,
                 close(macro, float(np.mean(per_class))), src("performance.macro_auroc"),
                 "macro AUROC must be the mean of the per-class AUROCs")
+    return data
 
 
 def audit_summary(a: Audit, path: Path, data: dict, probes: dict[str, dict]) -> None:
@@ -112,12 +112,12 @@ def audit_convergence(a: Audit, path: Path, data: dict, probes: dict[str, dict])
     where = a.repo.rel(path)
     src = lambda name: a.source(path, name)  # noqa: E731
     purities, matches = [], []
-    for model, entry in field(data, "per_model", where).items():
+    for model, entry in mapping(data, "per_model", where).items():
         k = int(number(entry, "optimal_k", where))
         a.compare("elb-p2-pipeline-a-best-k", model, "best_k", k, src(f"per_model.{model}.optimal_k"), decimals=0)
         a.compare("elb-p2-pipeline-a-silhouette", model, "silhouette", number(entry, "silhouette_score", where),
                   src(f"per_model.{model}.silhouette_score"))
-        clusters = field(entry, "cluster_composition.cluster_purity", where)
+        clusters = mapping(entry, "cluster_composition.cluster_purity", where)
         distributions = [field(c, "distribution", where) for c in clusters.values()]
         mine = rc.purity(distributions)
         stored = number(entry, "cluster_composition.mean_purity", where)
@@ -145,7 +145,7 @@ def audit_convergence(a: Audit, path: Path, data: dict, probes: dict[str, dict])
     stored = str(field(data, "summary.convergence_conclusion", where))
     label = "+".join(field(data, "per_model", where))
     a.add("elb-p2-convergence-verdict", label, "convergence_verdict", "WEAK_CONVERGENCE", verdict,
-          "REPRODUCED" if verdict == "WEAK_CONVERGENCE" == stored else ("INCONSISTENT" if verdict != stored else "DISCREPANT"),
+          REPRODUCED if verdict == "WEAK_CONVERGENCE" == stored else (INCONSISTENT if verdict != stored else DISCREPANT),
           src("summary.convergence_conclusion"),
           f"rule on k-match rate {np.mean(matches):.2f} and purity {np.mean(purities):.3f}; stored {stored}")
 
@@ -154,20 +154,20 @@ def audit_validation(a: Audit, path: Path, data: dict) -> None:
     where = a.repo.rel(path)
     model = str(field(data, "model", where))
     src = lambda name: a.source(path, name)  # noqa: E731
-    aurocs = {k: float(v) for k, v in field(data, "auroc", where).items()}
+    aurocs = {k: float(v) for k, v in mapping(data, "auroc", where).items()}
     a.compare("elb-p2-validation-pairwise-auroc", model, "min_pairwise_auroc", min(aurocs.values()), src("auroc"),
               f"pairs {aurocs}", decimals=3)
     for name, denominator in aurocs.items():
         a.invariant("elb-p2-validation-pairwise-auroc", model, "auroc_granularity", None, denominator,
                     rc.is_multiple_of(denominator, [60 * 60]) is not None, src(f"auroc.{name}"),
                     "pooled out-of-fold AUROC over 60 x 60 texts is a multiple of 1/3600")
-    empathy = {k: float(v) for k, v in field(data, "control.empathy", where).items()}
-    control = {k: float(v) for k, v in field(data, "control.control", where).items()}
+    empathy = {k: float(v) for k, v in mapping(data, "control.empathy", where).items()}
+    control = {k: float(v) for k, v in mapping(data, "control.control", where).items()}
     a.compare("elb-p2-validation-ovr-cosines-negative", model, "max_ovr_cosine", max(empathy.values()),
               src("control.empathy"), f"cosines {empathy}")
     a.compare("elb-p2-validation-control-cosines-negative", model, "max_control_cosine", max(control.values()),
               src("control.control"), f"cosines {control}")
-    sweep = {int(k): float(v) for k, v in field(data, "multilayer", where).items()}
+    sweep = {int(k): float(v) for k, v in mapping(data, "multilayer", where).items()}
     a.compare("elb-p2-validation-layer-sweep-negative", model, "max_cos_cognitive_affective", max(sweep.values()),
               src("multilayer"), f"per layer {sweep}")
     a.invariant("elb-p2-validation-layer-sweep-negative", model, "swept_layers", str(SWEEP_LAYERS), str(sorted(sweep)),
@@ -203,8 +203,8 @@ def audit_null(a: Audit, path: Path, data: dict) -> None:
     model = str(field(data, "model", where))
     src = lambda name: a.source(path, name)  # noqa: E731
     null = numbers(field(data, "null_distribution.values", where), f"{where}: null_distribution.values")
-    empathy = {k: float(v) for k, v in field(data, "empathy_cosines", where).items()}
-    control = {k: float(v) for k, v in field(data, "control_cosines", where).items()}
+    empathy = {k: float(v) for k, v in mapping(data, "empathy_cosines", where).items()}
+    control = {k: float(v) for k, v in mapping(data, "control_cosines", where).items()}
     e_mean, c_mean = float(np.mean(list(empathy.values()))), float(np.mean(list(control.values())))
     a.compare("elb-p2-validation-ovr-mean-cosine-value", model, "empathy_mean_cosine", e_mean, src("empathy_cosines"),
               f"stored empathy_mean {number(data, 'empathy_mean', where):.6f}")
@@ -240,8 +240,8 @@ def audit_length(a: Audit, path: Path, data: dict) -> None:
     where = a.repo.rel(path)
     model = str(field(data, "model", where))
     null = numbers(field(data, "null_distribution.values", where), f"{where}: null_distribution.values")
-    length = {k: float(v) for k, v in field(data, "length_cosines", where).items()}
-    empathy = {k: float(v) for k, v in field(data, "empathy_cosines", where).items()}
+    length = {k: float(v) for k, v in mapping(data, "length_cosines", where).items()}
+    empathy = {k: float(v) for k, v in mapping(data, "empathy_cosines", where).items()}
     _null_rows(a, path, data, model, "length_mean", float(np.mean(list(length.values()))), null, "z_length",
                ("elb-p2-length-control-above-null", None), "length-tercile mean cosine")
     _null_rows(a, path, data, model, "empathy_mean", float(np.mean(list(empathy.values()))), null, "z_empathy",
@@ -250,55 +250,39 @@ def audit_length(a: Audit, path: Path, data: dict) -> None:
                 a.source(path, "null_distribution.values"), "documented 50 permutations")
 
 
-def audit_length_chi_square(a: Audit) -> None:
+def audit_length_chi_square(a: Audit, path: Path, data: dict) -> None:
     """Round 1's type x length-tercile chi-square, recomputed from the published triplets."""
-    claim = "elb-r1-length-chi-square"
-    data_path = a.repo.root / DATA / "triplets_filtered.json"
-    result_path = a.repo.root / RESULTS / "length_validation.json"
-    if not data_path.exists():
-        a.skip(claim, AGGREGATE, "length_chi_square", f"{DATA}/triplets_filtered.json", "dataset file absent")
-        return
-    with a.reading([claim], AGGREGATE, a.repo.rel(data_path)):
-        triplets = field(a.repo.json(data_path), "triplets", a.repo.rel(data_path))[:30]
-        groups = np.array([t for _ in triplets for t in TYPES])
-        lengths = np.array([len(str(item[t])) for item in triplets for t in TYPES])
-        result = tercile_chi_square(groups, lengths)
-        detail = f"first 30 triplets, character counts; contingency (rows {result['groups']}) {result['contingency']}"
-        a.compare(claim, AGGREGATE, "length_chi_square", result["chi2"], f"{DATA}/triplets_filtered.json", detail, decimals=2)
-        if result_path.exists():
-            stored = a.repo.json(result_path)
-            chi2 = number(stored, "confound.chi2", a.repo.rel(result_path))
-            table = sorted(map(tuple, field(stored, "confound.contingency", "")))
-            same = close(chi2, result["chi2"], 1e-6) and table == sorted(map(tuple, map(lambda r: [float(x) for x in r], result["contingency"])))
-            a.invariant(claim, AGGREGATE, "stored_chi_square_recomputes", result["chi2"], chi2, same,
-                        a.source(result_path, "confound"), "stored chi-square and contingency must recompute from the data")
+    triplets = field(data, "triplets", a.repo.rel(path))[:30]
+    groups = np.array([t for _ in triplets for t in TYPES])
+    lengths = np.array([len(str(item[t])) for item in triplets for t in TYPES])
+    result = tercile_chi_square(groups, lengths)
+    detail = f"first 30 triplets, character counts; contingency (rows {result['groups']}) {result['contingency']}"
+    a.compare(CHI_SQUARE, AGGREGATE, "length_chi_square", result["chi2"], TRIPLETS, detail, decimals=2)
+    a.each(STORED_CHI_SQUARE, [CHI_SQUARE], lambda a, path, stored: audit_stored_chi_square(a, path, stored, result),
+           model=AGGREGATE, required=True)
+
+
+def audit_stored_chi_square(a: Audit, path: Path, stored: dict, result: dict) -> None:
+    chi2 = number(stored, "confound.chi2", a.repo.rel(path))
+    table = sorted(map(tuple, field(stored, "confound.contingency", "")))
+    mine = sorted(tuple(float(x) for x in row) for row in result["contingency"])
+    same = close(chi2, result["chi2"], 1e-6) and table == mine
+    a.invariant(CHI_SQUARE, AGGREGATE, "stored_chi_square_recomputes", result["chi2"], chi2, same,
+                a.source(path, "confound"), "stored chi-square and contingency must recompute from the data")
 
 
 def audit(a: Audit) -> None:
     probes: dict[str, dict] = {}
-    for path in a.repo.glob(PROBE):
-        with a.reading(PIPELINE_B, path.stem, a.repo.rel(path)):
-            data = a.repo.json(path)
-            if not isinstance(data, dict):
-                raise AuditFileError(f"{a.repo.rel(path)}: not a JSON object")
-            audit_probe(a, path, data)
-            probes[str(data["model_name"])] = data
-    for path in a.repo.glob(SUMMARY):
-        with a.reading(["elb-p2-pipeline-b-cosines-negative"], path.parent.parent.parent.name, a.repo.rel(path)):
-            audit_summary(a, path, a.repo.json(path), probes)
-    for path in a.repo.glob(CONVERGENCE):
-        with a.reading(PIPELINE_A, path.parent.parent.name, a.repo.rel(path)):
-            audit_convergence(a, path, a.repo.json(path), probes)
-    for path in a.repo.glob(VALIDATION):
-        with a.reading(VALIDATION_CLAIMS, path.stem, a.repo.rel(path)):
-            audit_validation(a, path, a.repo.json(path))
-    for path in a.repo.glob(NULL):
-        with a.reading(NULL_CLAIMS, path.stem, a.repo.rel(path)):
-            audit_null(a, path, a.repo.json(path))
-    for path in a.repo.glob(LENGTH):
-        with a.reading(LENGTH_CLAIMS, path.stem, a.repo.rel(path)):
-            audit_length(a, path, a.repo.json(path))
-    audit_length_chi_square(a)
+    for data in a.each(PROBE, PIPELINE_B, audit_probe):
+        probes.setdefault(str(data["model_name"]), data)
+    a.each(SUMMARY, ["elb-p2-pipeline-b-cosines-negative"],
+           lambda a, path, data: audit_summary(a, path, data, probes), model=lambda path: path.parents[2].name)
+    a.each(CONVERGENCE, PIPELINE_A, lambda a, path, data: audit_convergence(a, path, data, probes),
+           model=lambda path: path.parents[1].name)
+    a.each(VALIDATION, VALIDATION_CLAIMS, audit_validation)
+    a.each(NULL, NULL_CLAIMS, audit_null)
+    a.each(LENGTH, LENGTH_CLAIMS, audit_length)
+    a.each(TRIPLETS, [CHI_SQUARE], audit_length_chi_square, model=AGGREGATE, required=True)
     a.missing(PIPELINE_B, PROBE)
     a.missing(PIPELINE_A, CONVERGENCE)
     a.missing(VALIDATION_CLAIMS, VALIDATION)

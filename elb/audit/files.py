@@ -1,17 +1,22 @@
 """Reading an audited repository: glob by published naming patterns, safe readers, sha256 of every file read.
 
-Nothing here unpickles: JSON and JSONL are parsed as text, .npy with allow_pickle=False.
+Nothing here unpickles: JSON and JSONL are parsed as text, .npy with allow_pickle=False. Only regular files of at
+most MAX_BYTES are read, and a file with the same bytes as one read before is refused as a duplicate.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
-import math
+import stat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+MAX_BYTES = 50 * 2**20
+NOT_REGULAR = {"d": "a directory", "c": "a character device", "b": "a block device", "p": "a FIFO", "s": "a socket"}
+KINDS = {dict: "a JSON object", list: "a JSON array", str: "a JSON string", np.ndarray: "an array"}
 
 
 class AuditFileError(ValueError):
@@ -24,24 +29,42 @@ class Repo:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
         self.read: dict[str, str] = {}
+        self.first_by_hash: dict[str, str] = {}
 
     def rel(self, path: Path) -> str:
         try:
-            return Path(path).resolve().relative_to(self.root).as_posix()
+            return Path(path).absolute().relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
 
     def glob(self, *patterns: str) -> list[Path]:
-        """Files matching any pattern (relative to the root), sorted, without duplicates."""
-        found = {p.resolve() for pattern in patterns for p in self.root.glob(pattern) if p.is_file()}
-        return sorted(found)
+        """Everything but folders matching any pattern (relative to the root), sorted, without duplicates; links
+        are kept unresolved, so that a link to a device is refused by name when it is read."""
+        return sorted({p for pattern in patterns for p in self.root.glob(pattern) if not p.is_dir()})
 
     def _bytes(self, path: Path) -> bytes:
+        rel = self.rel(path)
         try:
-            raw = Path(path).read_bytes()
+            info = Path(path).stat()
+            if not stat.S_ISREG(info.st_mode):
+                what = NOT_REGULAR.get(stat.filemode(info.st_mode)[0], "special")
+                raise AuditFileError(f"{rel}: not a regular file ({what})")
+            with Path(path).open("rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)      # never more, whatever the size said
         except OSError as error:
-            raise AuditFileError(f"{self.rel(path)}: cannot read ({error.strerror})") from error
-        self.read[self.rel(path)] = hashlib.sha256(raw).hexdigest()
+            raise AuditFileError(f"{rel}: cannot read ({error.strerror})") from error
+        if max(info.st_size, len(raw)) > MAX_BYTES:
+            raise AuditFileError(f"{rel}: larger than the {MAX_BYTES // 2**20} MiB read limit")
+        return self._remember(rel, raw)
+
+    def _remember(self, rel: str, raw: bytes) -> bytes:
+        """Record the file's sha256; refuse bytes already read from another path (duplicate evidence)."""
+        digest = hashlib.sha256(raw).hexdigest()
+        self.read[rel] = digest
+        first = self.first_by_hash.setdefault(digest, rel)
+        if first != rel:
+            raise AuditFileError(f"{rel}: duplicate of {first} (same sha256 {digest[:12]}...); its evidence is "
+                                 f"counted once, from {first}")
         return raw
 
     def _text(self, path: Path) -> str:
@@ -75,6 +98,27 @@ class Repo:
         except (ValueError, OSError, EOFError) as error:
             raise AuditFileError(f"{self.rel(path)}: not a plain .npy array ({error})") from error
 
+    def load(self, path: Path, expect: type) -> Any:
+        """The file parsed by its suffix (.json, .jsonl, .npy), or an AuditFileError unless it is an `expect`."""
+        reader = {".jsonl": self.jsonl, ".npy": self.npy}.get(Path(path).suffix, self.json)
+        content = reader(path)
+        if not isinstance(content, expect):
+            raise AuditFileError(f"{self.rel(path)}: expected {kind(expect)}, found {kind(type(content))}")
+        return content
+
+
+def kind(of: type) -> str:
+    """How a file's top-level value reads in a message ("a JSON object", "a JSON array", ...)."""
+    return KINDS.get(of, "null" if of is type(None) else f"a {of.__name__}")
+
+
+def mapping(data: Any, dotted: str, where: str = "") -> dict[str, Any]:
+    """A field that must be a JSON object (the whole of `data` for ""), or an AuditFileError."""
+    value = field(data, dotted, where) if dotted else data
+    if not isinstance(value, dict):
+        raise AuditFileError(f"{where}: {dotted or 'content'} is {kind(type(value))}, not a JSON object")
+    return value
+
 
 def field(data: Any, dotted: str, where: str = "") -> Any:
     """`data[a][b]...` for "a.b...", with an AuditFileError that names the missing key."""
@@ -102,7 +146,3 @@ def numbers(values: Any, where: str) -> np.ndarray:
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise AuditFileError(f"{where}: expected a list of numbers")
     return np.asarray(values, dtype=float)
-
-
-def finite(value: float) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -12,6 +13,8 @@ REPRODUCED, DISCREPANT, INCONSISTENT, UNSUPPORTED, SKIPPED = (
     "REPRODUCED", "DISCREPANT", "INCONSISTENT", "UNSUPPORTED", "SKIPPED")
 STATUSES = (REPRODUCED, DISCREPANT, INCONSISTENT, UNSUPPORTED, SKIPPED)
 Scalar = float | int | str | bool | None
+# What the text columns must look like: one rule for the schema below and for each row as it is made.
+TEXT_RULES = {"claim_id": r"[a-z0-9][a-z0-9-]*", "model": r"\S(?:.*\S)?", "quantity": r"[a-z0-9_]+"}
 
 
 @dataclass
@@ -34,6 +37,15 @@ class Row:
         return row
 
 
+def text_problem(row: Row) -> str | None:
+    """Why a row's text columns break the schema (e.g. a model or layer name taken from a file), or None."""
+    for column, rule in TEXT_RULES.items():
+        value = getattr(row, column)
+        if not re.match(rule + r"\Z", value):
+            return f"{column} {value!r} is not of the form {rule}"
+    return None
+
+
 def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
@@ -41,9 +53,7 @@ def _scalar(value: Any) -> bool:
 ROW_SCHEMA = pa.DataFrameSchema(
     {
         "study": pa.Column(str, pa.Check.isin(["ELB", "EIP"])),
-        "claim_id": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9][a-z0-9-]*$")),
-        "model": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "quantity": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_]+$")),
+        **{column: pa.Column(str, pa.Check.str_matches(rule + r"\Z")) for column, rule in TEXT_RULES.items()},
         "published": pa.Column(object, pa.Check(lambda s: s.map(_scalar), element_wise=False), nullable=True),
         "recomputed": pa.Column(object, pa.Check(lambda s: s.map(_scalar), element_wise=False), nullable=True),
         "status": pa.Column(str, pa.Check.isin(list(STATUSES))),

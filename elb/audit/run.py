@@ -11,12 +11,13 @@ from elb.audit.rows import SKIPPED, UNSUPPORTED, Row, validate_rows
 from elb.claims.model import Claim
 from elb.claims.registry import load_registry
 from elb.io import write_json
+from elb.models.published import Study
 from elb.provenance import base_provenance
 
-AUDITORS: dict[str, list[tuple[Callable[[Audit], None], dict[str, str]]]] = {
-    "ELB": [(elb_phase1.audit, elb_phase1.ALIASES), (elb_phase2.audit, elb_phase2.ALIASES),
-            (elb_council.audit, {"mistral-7b": elb_council.MISTRAL, **elb_council.R3_ALIASES})],
-    "EIP": [(eip.audit, eip.ALIASES)],
+# Each study's auditors, with the part of the study whose model names its files use (elb.models.published).
+AUDITORS: dict[str, list[tuple[Callable[[Audit], None], Study]]] = {
+    "ELB": [(elb_phase1.audit, "elb-phase1"), (elb_phase2.audit, "elb-phase2"), (elb_council.audit, "elb-council")],
+    "EIP": [(eip.audit, "eip")],
 }
 
 
@@ -31,10 +32,10 @@ def audit_study(study: str, root: Path | None, claims: list[Claim]) -> tuple[lis
     if not repo.root.is_dir():
         return [Row(study, c.id, "-", "repository", None, None, SKIPPED, str(root), f"{root} is not a directory")
                 for c in mine.values()], {}
-    for auditor, aliases in AUDITORS[study]:
-        audit = Audit(study, repo, mine, dict(aliases))
+    for auditor, part in AUDITORS[study]:
+        audit = Audit(study, repo, mine, part)
         auditor(audit)
-        rows.extend(audit.rows)
+        rows.extend(audit.evidence())
     covered = {r.claim_id for r in rows}
     rows += [Row(study, c.id, "-", "evidence", None, None, UNSUPPORTED, c.source.published_file or "-",
                  "no published file in the audited repository holds evidence for this claim")

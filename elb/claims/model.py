@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+Comparator = Literal[">", ">=", "<", "<=", "within"]
+
 
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -14,6 +16,8 @@ class Source(BaseModel):
 
 
 class Claim(BaseModel):
+    """A published claim. How `decide_by` turns a measurement into a verdict is in elb/claims/verdict.py."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -21,16 +25,21 @@ class Claim(BaseModel):
     section: str
     statement: str
     source: Source
-    quantity: str | None = Field(None, description="Measurement it reads; None = the harness does not measure it yet.")
-    comparator: Literal[">", ">=", "<", "<=", "within"] = ">="
-    threshold: float | None = None
-    tolerance: float = Field(0.0, ge=0)
-    decide_by: Literal["interval", "permutation"] = "interval"
-    alpha: float = Field(0.05, gt=0, lt=1)
+    quantity: str | None = Field(None, description="Catalogue quantity it reads; None = not measured on a model.")
+    comparator: Comparator = ">="
+    threshold: float | None = Field(None, description="Boundary of the claim (a published value for `prediction`).")
+    decide_by: Literal["interval", "prediction", "permutation"] = Field(
+        "interval", description="interval: a qualitative boundary; prediction: reproduce a published number within "
+                                "its derived prediction interval; permutation: against the measurement's own null.")
+    alpha: float = Field(0.05, gt=0, lt=1, description="Level of the permutation test.")
     published: dict[str, float] = Field(default_factory=dict, description="Published value per published model id.")
     scope: Literal["any_model", "published_models"] = "any_model"
     method: Literal["reproduction", "reimplementation"]
-    method_pins: dict[str, str] = Field(default_factory=dict)
+    method_pins: dict[str, str] = Field(default_factory=dict,
+                                        description="The published method, for claims not measured on a model. "
+                                                    "Measured claims show the catalogue's pins instead.")
+    null_satisfies: str | None = Field(None, description="Declares that shuffled labels also satisfy the criterion, "
+                                                         "and says what the claim then tests.")
     not_measured: str | None = Field(None, description="Why the model-side measurement is absent (then SKIPPED).")
     notes: str = ""
 
@@ -38,28 +47,13 @@ class Claim(BaseModel):
     def _consistent(self) -> "Claim":
         if self.quantity is None and not self.not_measured:
             raise ValueError("a claim without a quantity must say why in `not_measured`")
-        if self.comparator == "within" and self.scope != "published_models":
-            raise ValueError("`within` compares to a published per-model value: scope must be published_models")
+        if self.quantity is not None and self.method_pins:
+            raise ValueError("a measured claim's method pins come from the measurement catalogue; remove `method_pins`")
+        if self.comparator == "within" and (self.decide_by != "prediction" or self.scope != "published_models"):
+            raise ValueError("`within` compares to a published per-model value: decide_by prediction, "
+                             "scope published_models")
         if self.comparator != "within" and self.quantity is not None and self.threshold is None:
             raise ValueError(f"comparator {self.comparator!r} needs a threshold")
         if self.decide_by == "permutation" and self.comparator not in (">", "<"):
             raise ValueError("permutation decisions need a one-sided comparator (> or <)")
         return self
-
-    def effective_threshold(self) -> float:
-        """The threshold after the declared tolerance is granted in the claim's favour."""
-        assert self.threshold is not None
-        return self.threshold - self.tolerance if self.comparator in (">", ">=") else self.threshold + self.tolerance
-
-    def criterion(self, model: str | None = None) -> str:
-        """Human-readable pass criterion."""
-        if self.quantity is None or (self.threshold is None and self.comparator != "within"):
-            return "not measured"
-        if self.decide_by == "permutation":
-            return f"value {self.comparator} {self.threshold:g} with permutation p <= {self.alpha:g}"
-        if self.comparator == "within":
-            target = self.published.get(model or "", None)
-            where = f"{target:g}" if target is not None else "published value"
-            return f"within {where} +/- {self.tolerance:g}"
-        extra = f" ({self.threshold:g} with tolerance {self.tolerance:g})" if self.tolerance else ""
-        return f"{self.comparator} {self.effective_threshold():g}{extra}"

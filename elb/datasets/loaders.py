@@ -9,7 +9,7 @@ import pandas as pd
 import pandera.errors
 
 from elb.datasets.schemas import TEXTS
-from elb.datasets.spec import SPECS, TRIPLETS, VALENCE_STRIPPED, DatasetSpec
+from elb.datasets.spec import SPECS, TOP_LEVEL_KEYS, TRIPLETS, VALENCE_STRIPPED, DatasetSpec
 
 
 class DatasetError(ValueError):
@@ -33,26 +33,39 @@ def read_json(path: Path) -> Any:
 
 
 def _items(path: Path, spec: DatasetSpec) -> list[dict[str, Any]]:
+    """The file's items, each checked; unknown top-level keys and repeated ids are errors naming the file."""
     payload = read_json(path)
     items = payload.get(spec.list_key) if isinstance(payload, dict) else None
     if not isinstance(items, list) or not items:
         raise DatasetError(f"{path}: expected an object with a non-empty list under {spec.list_key!r}")
+    allowed = (spec.list_key, *TOP_LEVEL_KEYS)
+    unknown = sorted(set(payload) - set(allowed))
+    if unknown:
+        raise DatasetError(f"{path}: unknown top-level key {unknown[0]!r} (allowed: {', '.join(allowed)})")
+    first_position: dict[int, int] = {}
     for position, item in enumerate(items):
-        where = f"{path}: item {position}"
         if not isinstance(item, dict):
-            raise DatasetError(f"{where}: expected an object, got {type(item).__name__}")
+            raise DatasetError(f"{path}: item {position}: expected an object, got {type(item).__name__}")
         where = f"{path}: item id={item.get('id', '?')} (position {position})"
-        for field in ("id", *spec.int_fields):
-            if not isinstance(item.get(field), int) or isinstance(item.get(field), bool):
-                raise DatasetError(f"{where}: field {field!r} must be an integer, got {item.get(field)!r}")
-        for field in ("scenario", *spec.text_fields):
-            if field not in item:
-                raise DatasetError(f"{where}: missing field {field!r}")
-            if not isinstance(item[field], str):
-                raise DatasetError(f"{where}: field {field!r} must be a string, got {type(item[field]).__name__}")
-            if not item[field].strip():
-                raise DatasetError(f"{where}: field {field!r} is empty")
+        _check_item(where, item, spec)
+        earlier = first_position.setdefault(item["id"], position)
+        if earlier != position:
+            raise DatasetError(f"{where}: field 'id' repeats the id of the item at position {earlier}")
     return items
+
+
+def _check_item(where: str, item: dict[str, Any], spec: DatasetSpec) -> None:
+    """Integer id fields and non-empty text fields, or an error naming the item and field."""
+    for field in ("id", *spec.int_fields):
+        if not isinstance(item.get(field), int) or isinstance(item.get(field), bool):
+            raise DatasetError(f"{where}: field {field!r} must be an integer, got {item.get(field)!r}")
+    for field in ("scenario", *spec.text_fields):
+        if field not in item:
+            raise DatasetError(f"{where}: missing field {field!r}")
+        if not isinstance(item[field], str):
+            raise DatasetError(f"{where}: field {field!r} must be a string, got {type(item[field]).__name__}")
+        if not item[field].strip():
+            raise DatasetError(f"{where}: field {field!r} is empty")
 
 
 def load_dataset(path: Path, spec: DatasetSpec) -> pd.DataFrame:

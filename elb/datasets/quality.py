@@ -6,6 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+from elb.config import Params
+from elb.datasets.loaders import load_texts
+from elb.datasets.sizes import check_sizes
 from elb.datasets.spec import TRIPLETS
 from elb.measures.length import length_summary, tercile_chi_square
 
@@ -24,3 +27,10 @@ def dataset_report(texts: pd.DataFrame, data_dir: Path, first_n: int = 30) -> di
         "texts": int(len(texts)),
         "length_confound": confound,
     }
+
+
+def validated_report(data_dir: Path, params: Params) -> dict[str, Any]:
+    """Load a dataset folder, check it is large enough for the configured analyses, and report on it."""
+    texts = load_texts(data_dir)
+    check_sizes(texts, params, data_dir)
+    return dataset_report(texts, data_dir, params.analysis.validation.n_triplets)

@@ -19,4 +19,5 @@ NON_EMPATHY = DatasetSpec("non_empathy", "controls_non_empathy.json", "items",
 VALENCE_STRIPPED = DatasetSpec("valence_stripped", "controls_valence_stripped.json", "items",
                                ("factual", "informational", "procedural"), int_fields=("triplet_id",))
 SPECS = (TRIPLETS, NON_EMPATHY, VALENCE_STRIPPED)
+TOP_LEVEL_KEYS = ("metadata",)  # allowed beside each file's list key
 EMPATHY_TYPES = TRIPLETS.text_fields

@@ -1,6 +1,7 @@
 """Load a causal LM into a TransformerLens TransformerBridge, from a shipped GGUF, a local folder or a hub id."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -8,12 +9,10 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import Any, Literal
 
 from elb.config import ModelConfig
-from elb.models.device import select_device, select_dtype
+from elb.io import write_json
 from elb.models.registry import CHUNK, SHIPPED, ShippedModel, sha256_of
 
 HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
@@ -54,6 +53,7 @@ def _assemble(model: ShippedModel, dest: Path) -> Path:
 
 def _convert_gguf(gguf: Path, digest: str) -> Path:
     """Dequantize a GGUF once into a safetensors folder keyed by its sha256; later loads take seconds."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = cache_root() / "converted" / digest[:32]
@@ -77,38 +77,138 @@ def _convert_gguf(gguf: Path, digest: str) -> Path:
     return folder
 
 
-def resolve_source(config: ModelConfig) -> tuple[str, dict[str, Any]]:
-    """Turn a model name into a loadable folder or hub id, plus the provenance of its weights."""
+@dataclass(frozen=True)
+class Source:
+    """Where a model's weights are, found from its name without reading them."""
+
+    kind: Literal["shipped-gguf", "local-gguf", "local-folder", "hub"]
+    path: Path | None  # the GGUF file or the folder; None for a hub id
+
+
+def locate(config: ModelConfig) -> Source:
+    """Classify model.name: shipped key, local folder (safetensors or one GGUF), or hub id; else fail at once."""
     if config.name in SHIPPED:
         shipped = SHIPPED[config.name]
-        gguf = _assemble(shipped, cache_root() / "gguf" / shipped.key)
-        digest = sha256_of(gguf)
-        shipped.verify(digest)
-        folder = _convert_gguf(gguf, digest)
-        return str(folder), {"source": "shipped-gguf", "weights_file": gguf.name, "weights_sha256": digest,
-                             "package": shipped.install, "chat_template": shipped.chat_template}
-    local = Path(config.name)
-    if local.is_dir():
+        return Source("shipped-gguf", _assemble(shipped, cache_root() / "gguf" / shipped.key))
+    local = local_folder(config.name)
+    if local is not None:
         ggufs = sorted(local.glob("*.gguf"))
         if ggufs and not (local / "config.json").exists():
-            digest = sha256_of(ggufs[0])
-            return str(_convert_gguf(ggufs[0], digest)), {
-                "source": "local-gguf", "weights_file": str(ggufs[0]), "weights_sha256": digest}
-        weights = sorted(local.glob("*.safetensors")) or sorted(local.glob("*.bin"))
-        return str(local), {"source": "local-folder", "path": str(local.resolve()),
-                            "weights_sha256": {w.name: sha256_of(w) for w in weights}}
+            return Source("local-gguf", ggufs[0])
+        return Source("local-folder", local)
     if not HUB_ID.fullmatch(config.name):
         raise FileNotFoundError(
             f"model {config.name!r} is not a shipped model ({', '.join(SHIPPED)}), "
             "not an existing local folder, and not a hub id of the form owner/name"
         )
-    return config.name, {"source": "hub", "hub_id": config.name, "revision": config.revision}
+    return Source("hub", None)
+
+
+def local_folder(name: str) -> Path | None:
+    """The existing folder `name` names; None for anything else. A path-like name naming no folder is an error."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    if _looks_like_path(name):
+        raise FileNotFoundError(f"model.name {name!r} looks like a local folder, but {path.absolute()} is no folder "
+                                "(a hub id has exactly the form owner/name)")
+    return None
+
+
+def _looks_like_path(name: str) -> bool:
+    """Starts like a path, or has separators but is no owner/name hub id, or its first part is a local folder."""
+    if name.startswith(("./", "../", "~", ".\\", "..\\")) or Path(name).is_absolute():
+        return True
+    if not any(separator in name for separator in {"/", os.sep}):
+        return False
+    return not HUB_ID.fullmatch(name) or Path(name).parent.is_dir()
+
+
+def resolve_source(config: ModelConfig) -> tuple[str, dict[str, Any]]:
+    """Turn a model name into a loadable folder or hub id, plus the provenance of its weights."""
+    source = locate(config)
+    if source.kind == "hub":
+        return config.name, {"source": "hub", "hub_id": config.name, "revision": config.revision}
+    if source.kind == "local-folder":
+        weights = sorted(source.path.glob("*.safetensors")) or sorted(source.path.glob("*.bin"))
+        return str(source.path), {"source": "local-folder", "path": str(source.path.resolve()),
+                                  "weights_sha256": {w.name: cached_sha256(w) for w in weights}}
+    digest = cached_sha256(source.path)
+    if source.kind == "local-gguf":
+        return str(_convert_gguf(source.path, digest)), {
+            "source": "local-gguf", "weights_file": str(source.path), "weights_sha256": digest}
+    shipped = SHIPPED[config.name]
+    shipped.verify(digest)
+    return str(_convert_gguf(source.path, digest)), {
+        "source": "shipped-gguf", "weights_file": source.path.name, "weights_sha256": digest,
+        "package": shipped.install, "chat_template": shipped.chat_template}
+
+
+def model_depth(config: ModelConfig) -> int:
+    """The model's number of blocks, from GGUF metadata or its config.json: known before any weights load."""
+    from transformers import AutoConfig
+
+    source = locate(config)
+    if source.kind in ("shipped-gguf", "local-gguf"):
+        return gguf_block_count(source.path)
+    name = str(source.path) if source.path else config.name
+    try:
+        hf_config = AutoConfig.from_pretrained(name, revision=config.revision,
+                                               trust_remote_code=config.trust_remote_code)
+    except OSError as error:
+        if source.kind != "hub":
+            raise
+        raise _hub_error(config, error) from error
+    return int(hf_config.get_text_config().num_hidden_layers)
+
+
+def gguf_block_count(path: Path) -> int:
+    """`<architecture>.block_count` from a GGUF file's metadata (no tensor is read)."""
+    from gguf import GGUFReader
+
+    reader = GGUFReader(path)
+    architecture = reader.get_field("general.architecture").contents()
+    return int(reader.get_field(f"{architecture}.block_count").contents())
+
+
+def model_identity(config: ModelConfig) -> dict[str, Any]:
+    """What decides the weights, without loading them: sha256 of every weight file, or the hub id and revision."""
+    if config.name in SHIPPED:
+        files = SHIPPED[config.name].locate_parts()
+    else:
+        source = locate(config)  # fails at once on a name that is neither a folder nor a hub id
+        if source.path is None:
+            return {"model": config.name, "revision": config.revision}
+        folder = source.path if source.path.is_dir() else source.path.parent
+        files = [f for f in sorted(folder.iterdir()) if f.is_file() and not f.name.startswith(".")]
+    return {"model": config.name, "files_sha256": {f.name: cached_sha256(f) for f in files}}
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of a file, remembered under cache_root() by path, size and modification time."""
+    stat = path.stat()
+    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    index = cache_root() / "sha256.json"
+    known = json.loads(index.read_text(encoding="utf-8")) if index.exists() else {}
+    if key not in known:
+        known[key] = sha256_of(path)
+        write_json(index, known)
+    return known[key]
+
+
+def _hub_error(config: ModelConfig, error: OSError) -> OSError:
+    """A failure to reach a hub model, with what to use instead."""
+    return OSError(f"cannot load hub model {config.name!r} (revision {config.revision}): {error}\n"
+                   f"Without access to the Hugging Face hub, use a shipped model ({', '.join(SHIPPED)}) "
+                   "or a local folder as model.name.")
 
 
 def load_model(config: ModelConfig) -> LoadedModel:
     """Load tokenizer and weights with transformers, then boot a TransformerBridge on the chosen device."""
     from transformer_lens.model_bridge import TransformerBridge
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from elb.models.device import select_device, select_dtype  # imports torch: not needed to locate a model
 
     source, weights = resolve_source(config)
     device = select_device(config.device)
@@ -120,9 +220,7 @@ def load_model(config: ModelConfig) -> LoadedModel:
     except OSError as error:
         if weights["source"] != "hub":
             raise
-        raise OSError(f"cannot load hub model {source!r} (revision {config.revision}): {error}\n"
-                      f"Without access to the Hugging Face hub, use a shipped model ({', '.join(SHIPPED)}) "
-                      "or a local folder as model.name.") from error
+        raise _hub_error(config, error) from error
     hf_model.config.architectures = [type(hf_model).__name__]
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

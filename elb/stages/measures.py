@@ -1,64 +1,61 @@
-"""DVC stage: every Phase 2 measurement the claims read, from stored activations (no model needed)."""
+"""DVC stage: every catalogue measurement, from stored activations (no model needed)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from elb.activations.store import ActivationSet, load_set
 from elb.artifacts import write_measurements
 from elb.config import Params, load_params
 from elb.datasets.loaders import load_texts
-from elb.datasets.spec import EMPATHY_TYPES, NON_EMPATHY, TRIPLETS
-from elb.measures import phase2
+from elb.measures.catalogue import CATALOGUE, SUBSETS, Measure
+from elb.measures.measurement import Measurement
 from elb.measures.phase2 import Probed
-from elb.models.layers import LayerRef
-from elb.plan import layer_plan
+from elb.plan import activation_sets, layer_refs
 from elb.provenance import base_provenance
 
 
-def _probed(sets: dict[str, ActivationSet], texts: pd.DataFrame, set_name: str, pooling: str, ref: LayerRef,
-            classes: tuple[str, ...]) -> Probed:
-    features = sets[set_name].at(pooling, ref.block, rows=list(texts["text_id"]))
-    return Probed(features, texts["label"].to_numpy(), classes, f"{set_name} format, {pooling}, {ref.describe()}")
+def inputs_of(measure: Measure, params: Params, sets: dict[str, ActivationSet], texts: pd.DataFrame):
+    """The `Probed` a measure reads (a `{published layer: Probed}` for a sweep)."""
+    inputs, subset = measure.inputs, SUBSETS[measure.inputs.subset]
+    activation_set = sets[inputs.text_set]
+    rows = subset.select(texts, params)
+    refs = layer_refs(params, activation_set.meta["provenance"]["model"]["n_layers"], inputs.text_set)
+    by_layer = {layer: Probed(activation_set.at(inputs.pooling, refs[layer].block, rows=list(rows["text_id"])),
+                              rows["label"].to_numpy(), subset.classes,
+                              f"{inputs.text_set} format, {inputs.pooling}, {refs[layer].describe()}",
+                              rows["response"].str.len().to_numpy())
+                for layer in inputs.published_layers(params)}
+    return by_layer if inputs.is_sweep else next(iter(by_layer.values()))
 
 
-def measure(params: Params, sets: dict[str, ActivationSet], texts: pd.DataFrame) -> list[phase2.Measurement]:
-    n_layers = sets["pipeline"].meta["provenance"]["model"]["n_layers"]
-    plan = layer_plan(params, n_layers)
-    v, seed, cfg = params.analysis.validation, params.seed, params.analysis
-    triplets = texts[texts["dataset"] == TRIPLETS.name]
-    first = triplets[triplets["position"] < v.n_triplets]
-    controls = texts[(texts["dataset"] == NON_EMPATHY.name) & (texts["position"] < v.n_controls)]
-    for name, frame, wanted in (("triplets", first, v.n_triplets), ("non-empathy controls", controls, v.n_controls)):
-        if frame["position"].nunique() < wanted:
-            raise ValueError(f"the validation suite needs {wanted} {name}; the data has {frame['position'].nunique()}")
-    empathy = _probed(sets, first, "validation", "last_token", plan["validation"], EMPATHY_TYPES)
-    control = _probed(sets, controls, "validation", "last_token", plan["validation"], NON_EMPATHY.text_fields)
-    sweep = {f"resid_post[{ref.mapped}]": _probed(sets, first, "validation", "last_token", ref, EMPATHY_TYPES)
-             for key, ref in plan.items() if key.startswith("sweep_")}
-    return [
-        *phase2.pipeline_b(_probed(sets, triplets, "pipeline", "mean_with_padding", plan["pipeline_b"],
-                                   EMPATHY_TYPES), cfg, seed),
-        *phase2.ovr_cosines("validation.ovr", empathy, cfg, seed),
-        *phase2.ovr_cosines("validation.control", control, cfg, seed),
-        *phase2.pairwise_auroc(_probed(sets, triplets[triplets["position"] < v.auroc_triplets], "validation",
-                                       "last_token", plan["validation"], EMPATHY_TYPES), cfg, seed),
-        *phase2.layer_sweep(sweep, cfg, seed),
-        *phase2.null_tests(empathy, control, first["response"].str.len().to_numpy(), cfg, seed),
-    ]
+def measure_all(params: Params, sets: dict[str, ActivationSet], texts: pd.DataFrame, seed: int | None = None,
+                measures: tuple[Measure, ...] = CATALOGUE) -> list[Measurement]:
+    """Run the given catalogue measures (default: all) with `seed` (default: params.seed)."""
+    seed = params.seed if seed is None else seed
+    out: list[Measurement] = []
+    for measure in measures:
+        produced = measure.run(inputs_of(measure, params, sets, texts), params.analysis, seed)
+        names, declared = [m.quantity for m in produced], measure.expanded(params)
+        if sorted(names) != sorted(declared):
+            raise RuntimeError(f"measure {measure.name!r} produced {names}, its catalogue entry declares {declared}")
+        out.extend(produced)
+    return out
+
+
+def load_sets(params: Params) -> dict[str, ActivationSet]:
+    folder = params.artifacts_dir / "activations"
+    return {name: load_set(folder, name) for name in activation_sets()}
 
 
 def run(params_path: str = "params.yaml") -> Path:
     params = load_params(params_path)
-    folder = params.artifacts_dir / "activations"
-    sets = {name: load_set(folder, name) for name in ("pipeline", "validation")}
-    measurements = measure(params, sets, load_texts(params.data_dir))
+    measurements = measure_all(params, load_sets(params), load_texts(params.data_dir))
     provenance = {
         **base_provenance(params.seed),
-        "activations": json.loads((folder / "provenance.json").read_text(encoding="utf-8")),
+        "activations": json.loads((params.artifacts_dir / "activations" / "provenance.json").read_text("utf-8")),
         "analysis": params.analysis.model_dump(),
     }
     target = params.artifacts_dir / "measurements.json"

@@ -1,22 +1,22 @@
-"""DVC stage: judge every claim with `pytest claims/` and write the report; FAILS is a finding, not a crash."""
+"""DVC stage: judge every claim from the stored measurements and write the report (FAILS is a finding, not a crash)."""
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 
-import pytest
-
-from elb.claims.registry import REGISTRY_DIR
-
-TESTS_RAN = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+from elb.claims.judging import judge_all
+from elb.config import load_params
+from elb.report.render import read_optional_json, write_report
 
 
-def run(extra: list[str] | None = None) -> int:
-    code = pytest.main([str(REGISTRY_DIR.parent), "-q", "-rfEx", "--no-header", "-p", "no:cacheprovider",
-                        "-W", "ignore::pytest.PytestAssertRewriteWarning", *(extra or [])])
-    if code not in TESTS_RAN:
-        raise SystemExit(f"the claims suite could not run (pytest exit code {int(code)})")
-    return int(code)
+def run(params_path: str = "params.yaml") -> Path:
+    params = load_params(params_path)
+    judgement = judge_all(params)
+    evidence = read_optional_json(params.reports_dir / "evidence.json")
+    write_report(params.reports_dir, judgement, evidence["rows"] if evidence else None,
+                 read_optional_json(params.artifacts_dir / "dataset_report.json"), params)
+    print(judgement.summary_line())
+    return params.reports_dir
 
 
 if __name__ == "__main__":
-    run(sys.argv[1:])
+    run()

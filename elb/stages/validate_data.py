@@ -7,14 +7,14 @@ import pandas as pd
 
 from elb.artifacts import DATASET_LENGTHS
 from elb.config import load_params
-from elb.datasets.loaders import load_texts, validate
-from elb.datasets.quality import dataset_report
+from elb.datasets.loaders import validate
+from elb.datasets.quality import validated_report
 from elb.io import write_json
 
 
 def run(params_path: str = "params.yaml") -> Path:
     params = load_params(params_path)
-    report = dataset_report(load_texts(params.data_dir), params.data_dir, params.analysis.validation.n_triplets)
+    report = validated_report(params.data_dir, params)
     target = params.artifacts_dir / "dataset_report.json"
     rows = [{"subset": subset, "label": label, **stats, "chi2": result["chi2"], "p_value": result["p_value"]}
             for subset, result in report["length_confound"].items() for label, stats in result["lengths"].items()]

@@ -1,0 +1,50 @@
+"""Judge every registered claim from stored artifacts: the one code path behind the report stage and `pytest claims/`."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from elb.artifacts import read_measurements, read_seed_spread
+from elb.claims.model import Claim
+from elb.claims.registry import load_registry
+from elb.claims.tolerance import Tolerance, derive_tolerance
+from elb.claims.verdict import VERDICTS, Verdict, judge
+from elb.config import Params
+from elb.measures.catalogue import known_quantities
+from elb.provenance import MeasurementProvenance
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Every claim with its verdict, for one model's measurements."""
+
+    claims: list[Claim]
+    verdicts: list[Verdict]
+    provenance: MeasurementProvenance
+
+    @property
+    def model(self) -> str:
+        return self.provenance.activations.model.model
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(v.verdict for v in self.verdicts)
+        return {name: found.get(name, 0) for name in VERDICTS}
+
+    def summary_line(self) -> str:
+        return f"claims on {self.model}: " + ", ".join(f"{n} {name}" for name, n in self.counts().items())
+
+
+def _tolerance(claim: Claim, spread: dict[str, list[float]], params: Params) -> Tolerance | None:
+    if claim.decide_by != "prediction" or claim.quantity not in spread:
+        return None
+    return derive_tolerance(spread[claim.quantity], params.claims.prediction_confidence)
+
+
+def judge_all(params: Params) -> Judgement:
+    """Load the registry (checked against the catalogue), the measurements and the seed spread; judge each claim."""
+    claims = load_registry(quantities=known_quantities(params))
+    measurements, provenance = read_measurements(params.artifacts_dir / "measurements.json")
+    spread = read_seed_spread(params.artifacts_dir / "seed_spread.json")
+    model = provenance.activations.model.model
+    verdicts = [judge(c, measurements, model, _tolerance(c, spread, params)) for c in claims]
+    return Judgement(claims, verdicts, provenance)

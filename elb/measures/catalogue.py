@@ -1,0 +1,192 @@
+"""The measurement catalogue: each measure declared once, with the activations it reads and what it produces.
+
+The activation plan (`elb.plan`), the measures stage, the seed-spread stage, the claim registry's quantity check
+and the method pins shown in the report all derive from `CATALOGUE`. Adding a measured quantity takes one
+entry here, one pure function under `elb/measures/`, and a claim in `claims/registry/`.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
+
+from elb.activations.pooling import POOLINGS
+from elb.config import AnalysisConfig, Params
+from elb.datasets.formatting import TEMPLATES
+from elb.datasets.spec import EMPATHY_TYPES, NON_EMPATHY, TRIPLETS
+from elb.measures import phase2
+from elb.measures.measurement import Measurement
+
+TextSet = Literal["pipeline", "validation"]
+LAYER_TAG = "{layer}"  # in a quantity name: expands to L<published layer> for each layer of a sweep
+
+
+@dataclass(frozen=True)
+class Subset:
+    """A named slice of the texts table: one dataset, its labels, and an optional params cap on its items."""
+
+    dataset: str
+    classes: tuple[str, ...]
+    limit: str | None  # field of analysis.validation capping the items, taken in file order
+    description: str
+
+    def size(self, params: Params) -> int | None:
+        return getattr(params.analysis.validation, self.limit) if self.limit else None
+
+    def select(self, texts: pd.DataFrame, params: Params) -> pd.DataFrame:
+        """The subset's rows; an error naming the param when the data has fewer items than it asks for."""
+        rows = texts[texts["dataset"] == self.dataset]
+        wanted = self.size(params)
+        if wanted is None:
+            return rows
+        if rows["position"].nunique() < wanted:
+            raise ValueError(f"analysis.validation.{self.limit} = {wanted} needs {wanted} {self.dataset} items; "
+                             f"the data has {rows['position'].nunique()}")
+        return rows[rows["position"] < wanted]
+
+
+SUBSETS: dict[str, Subset] = {
+    "triplets": Subset(TRIPLETS.name, EMPATHY_TYPES, None, "every triplet"),
+    "first_triplets": Subset(TRIPLETS.name, EMPATHY_TYPES, "n_triplets", "the first n_triplets triplets"),
+    "auroc_triplets": Subset(TRIPLETS.name, EMPATHY_TYPES, "auroc_triplets", "the first auroc_triplets triplets"),
+    "controls": Subset(NON_EMPATHY.name, NON_EMPATHY.text_fields, "n_controls",
+                       "the first n_controls non-empathy controls"),
+}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The activations a measure reads: text set (= text format), pooling, published layer(s), text subset."""
+
+    text_set: TextSet
+    pooling: str
+    layers: str  # field path under `analysis` holding a published layer or a list of them
+    subset: str
+
+    def published_layers(self, params: Params) -> list[int]:
+        value: Any = params.analysis
+        for part in self.layers.split("."):
+            value = getattr(value, part)
+        return list(value) if isinstance(value, list) else [value]
+
+    @property
+    def is_sweep(self) -> bool:
+        return self.layers.endswith("layers")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One analysis: its inputs, the quantities it produces, and the pure function that computes them.
+
+    `compute(data, cfg, seed)` receives a `Probed` (or, for a sweep, `{published layer: Probed}`).
+    """
+
+    name: str
+    method: str
+    inputs: Inputs
+    quantities: tuple[str, ...]
+    compute: Callable[[Any, AnalysisConfig, int], list[Measurement]]
+    settings: tuple[str, ...] = ()  # fields under `analysis` that pin the method
+    spread: bool = False  # rerun with other seeds (seed_spread stage): its quantities reproduce published numbers
+
+    def run(self, data: Any, cfg: AnalysisConfig, seed: int) -> list[Measurement]:
+        """`compute` on one thread: these small fits run many times faster than with oversubscribed BLAS threads."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with threadpool_limits(1):
+                return self.compute(data, cfg, seed)
+        finally:
+            torch.set_num_threads(threads)
+
+    def expanded(self, params: Params) -> list[str]:
+        """Quantity names with every sweep tag expanded to the configured published layers."""
+        layers = self.inputs.published_layers(params)
+        return [q.replace(LAYER_TAG, f"L{layer}") for q in self.quantities
+                for layer in (layers if LAYER_TAG in q else [None])]
+
+
+_VALIDATION = ("validation.C", "validation.max_iter", "standardize")
+CATALOGUE: tuple[Measure, ...] = (
+    Measure("pipeline_b", "Linear(d_model, 3) softmax probe, cross-entropy, full-batch Adam; stratified "
+            "train/val/test split; cosines of its weight rows; max cosine against the probe refit on shuffled labels",
+            Inputs("pipeline", "mean_with_padding", "pipeline_b.layer", "triplets"),
+            ("pipeline_b.test_accuracy", "pipeline_b.val_accuracy", "pipeline_b.macro_auroc",
+             "pipeline_b.cos_cognitive_affective", "pipeline_b.cos_cognitive_instrumental",
+             "pipeline_b.cos_affective_instrumental", "pipeline_b.max_cosine"),
+            phase2.pipeline_b, ("pipeline_b.epochs", "pipeline_b.lr", "pipeline_b.test_fraction",
+                                "pipeline_b.val_fraction", "standardize", "null_test.permutations"), spread=True),
+    Measure("ovr_empathy", "one LogisticRegression per empathy type vs the rest, fit on every text of the subset; "
+            "pairwise cosines of the coefficients; mean and max against shuffled labels on the same activations",
+            Inputs("validation", "last_token", "validation.layer", "first_triplets"),
+            ("validation.ovr.cos_cognitive_affective", "validation.ovr.cos_cognitive_instrumental",
+             "validation.ovr.cos_affective_instrumental", "validation.ovr.mean_cosine", "validation.ovr.max_cosine",
+             "null.empathy_z"),
+            partial(phase2.ovr_with_null, "validation.ovr", "null.empathy_z"),
+            (*_VALIDATION, "null_test.permutations"), spread=True),
+    Measure("ovr_control", "one LogisticRegression per non-empathy response group vs the rest; coefficient "
+            "cosines; mean and max against shuffled group labels on the control activations (their own null)",
+            Inputs("validation", "last_token", "validation.layer", "controls"),
+            ("validation.control.cos_response_1_response_2", "validation.control.cos_response_1_response_3",
+             "validation.control.cos_response_2_response_3", "validation.control.mean_cosine",
+             "validation.control.max_cosine", "null.control_z"),
+            partial(phase2.ovr_with_null, "validation.control", "null.control_z"),
+            (*_VALIDATION, "null_test.permutations")),
+    Measure("pairwise_auroc", "binary LogisticRegression per subtype pair; AUROC of the out-of-fold decision "
+            "scores of stratified K-fold CV", Inputs("validation", "last_token", "validation.layer", "auroc_triplets"),
+            ("validation.auroc_cognitive_vs_affective", "validation.auroc_cognitive_vs_instrumental",
+             "validation.auroc_affective_vs_instrumental", "validation.min_pairwise_auroc"),
+            phase2.pairwise_auroc, (*_VALIDATION, "validation.cv_folds"), spread=True),
+    Measure("layer_sweep", "cognitive-vs-affective one-vs-rest coefficient cosine at each swept layer; its maximum "
+            "over layers against shuffled labels (one shuffle for every layer)",
+            Inputs("validation", "last_token", "validation.layers", "first_triplets"),
+            (f"validation.layer_sweep.cos_cognitive_affective@{LAYER_TAG}",
+             "validation.layer_sweep.max_cos_cognitive_affective"),
+            phase2.layer_sweep, (*_VALIDATION, "null_test.length_permutations")),
+    Measure("length_control", "one-vs-rest probes on response-length terciles (33rd/66th percentiles of the "
+            "character count); mean coefficient cosine against shuffled tercile labels",
+            Inputs("validation", "last_token", "validation.layer", "first_triplets"),
+            ("null.length_z", "null.empathy_z_vs_length_null"),
+            phase2.length_control, (*_VALIDATION, "null_test.length_permutations"), spread=True),
+)
+
+
+def known_quantities(params: Params) -> dict[str, Measure]:
+    """Every quantity the catalogue produces under these params, with the measure that produces it."""
+    return {quantity: measure for measure in CATALOGUE for quantity in measure.expanded(params)}
+
+
+def unknown_quantity_message(name: str, known: Iterable[str]) -> str:
+    """An error for a quantity the catalogue does not produce, with the nearest names."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else " (`elb quantities` lists them)"
+    return f"unknown quantity {name!r}{hint}"
+
+
+def _setting(cfg: AnalysisConfig, path: str) -> Any:
+    value: Any = cfg
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def method_pins(measure: Measure, params: Params) -> dict[str, str]:
+    """The method as the code and params implement it, for the report (never hand-written)."""
+    inputs, subset = measure.inputs, SUBSETS[measure.inputs.subset]
+    layers = ", ".join(str(layer) for layer in inputs.published_layers(params))
+    size = subset.size(params)
+    return {
+        "layer": f"resid_post[{layers}] of {params.activations.reference_n_layers} layers, mapped by relative depth",
+        "pooling": f"{inputs.pooling}: {(POOLINGS[inputs.pooling].__doc__ or '').strip()}",
+        "text_format": TEMPLATES[inputs.text_set],
+        "data": subset.description + (f" (= {size})" if size else ""),
+        "method": measure.method,
+        "settings": ", ".join(f"{path}={_setting(params.analysis, path)}" for path in measure.settings),
+        "seed": str(params.seed),
+    }
