@@ -18,6 +18,7 @@ from elb.config import load_params
 ROOT = Path(__file__).resolve().parents[1]
 JUDGEMENT = pytest.StashKey[Judgement]()
 VERDICT_OF = pytest.StashKey[dict[str, str]]()
+CATEGORY = {"HOLDS": "holds", "FAILS": "fails", "INCONCLUSIVE": "inconclusive", "ERROR": "unmeasurable"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,7 +62,7 @@ def failing_verdicts(request: pytest.FixtureRequest) -> set[str]:
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     verdict = config.stash[VERDICT_OF].get(report.nodeid)
     if report.when == "call" and report.passed and verdict and verdict != "SKIPPED":
-        return verdict.lower(), verdict[0], verdict
+        return CATEGORY[verdict], verdict[0], verdict
     return None
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+README_START, README_END = "<!-- quantities:start -->\n", "<!-- quantities:end -->"
 
 
 def _models(_: argparse.Namespace) -> int:
@@ -49,13 +50,19 @@ def _claims(args: argparse.Namespace) -> int:
 
 
 def _quantities(args: argparse.Namespace) -> int:
-    """Every quantity of the measurement catalogue, with its measure and inputs."""
+    """Every quantity of the measurement catalogue as a Markdown table; `--readme` rewrites the README's block."""
     from elb.config import load_params
-    from elb.measures.catalogue import known_quantities
+    from elb.measures.catalogue import quantities_table
 
-    for quantity, measure in known_quantities(load_params(args.params)).items():
-        i = measure.inputs
-        print(f"{quantity:56s} {measure.name:16s} {i.text_set}/{i.pooling}/{i.layers}/{i.subset}")
+    table = quantities_table(load_params(args.params))
+    if not args.readme:
+        print(table)
+        return 0
+    text = args.readme.read_text(encoding="utf-8")
+    head, rest = text.split(README_START, 1)
+    args.readme.write_text(head + README_START + table + "\n" + README_END + rest.split(README_END, 1)[1],
+                           encoding="utf-8")
+    print(f"rewrote the quantities block of {args.readme}")
     return 0
 
 
@@ -125,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     claims.set_defaults(func=_claims)
     quantities = sub.add_parser("quantities", help="list the measurement catalogue's quantities")
     quantities.add_argument("--params", default="params.yaml")
+    quantities.add_argument("--readme", type=Path, help="rewrite this README's generated quantities block")
     quantities.set_defaults(func=_quantities)
     validate = sub.add_parser("validate", help="validate a dataset folder (bundled or published)")
     validate.add_argument("data_dir", nargs="?", default=str(ROOT / "data" / "bundled"))

@@ -50,6 +50,10 @@ class ValidationConfig(Strict):
     n_controls: int = Field(30, ge=3, description="First N non-empathy controls (3N texts) for the control probes.")
     auroc_triplets: int = Field(60, ge=10, description="First N triplets for pairwise subtype AUROC.")
     cv_folds: int = Field(5, ge=2, description="Stratified folds of the pairwise AUROC.")
+    auroc_folds: Literal["published", "pooled_shuffled"] = Field(
+        "published", description="Pairwise AUROC folds. published: sklearn cross_val_score(..., cv=cv_folds, "
+                                 "scoring='roc_auc'), unshuffled folds, mean of the per-fold AUROCs. pooled_shuffled: "
+                                 "folds shuffled with the seed, one AUROC of the pooled out-of-fold scores.")
     C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic probes.")
     max_iter: int = Field(1000, ge=1, description="lbfgs iterations of the logistic probes.")
 
@@ -57,6 +61,38 @@ class ValidationConfig(Strict):
 class NullConfig(Strict):
     permutations: int = Field(100, ge=1, description="Shuffled-label refits for the empathy/control null (Mistral: 100).")
     length_permutations: int = Field(50, ge=1, description="Shuffled-label refits for the length control (published: 50).")
+
+
+class PipelineAConfig(Strict):
+    """ELB Phase 2 pipeline A (published values): SAE on the pipeline B activations of every text, k-means on its codes."""
+
+    features: int = Field(512, ge=1, description="SAE dictionary size (ReLU encoder, linear decoder).")
+    l1: float = Field(0.01, ge=0, description="Sparsity weight: SAE loss = MSE + l1 x mean |code|.")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate of the SAE.")
+    batch_size: int = Field(64, ge=1, description="SAE minibatch size (texts shuffled each epoch with the seed).")
+    epochs: int = Field(100, ge=1, description="SAE training epochs.")
+    k_min: int = Field(2, ge=2, description="Smallest k of the k-means sweep on the SAE codes.")
+    k_max: int = Field(6, ge=2, description="Largest k of the sweep; the best k has the highest silhouette.")
+    n_init: int = Field(10, ge=1, description="k-means initialisations per k (seeded with the run's seed).")
+    theoretical_k: int = Field(3, ge=2, description="k of the theory (cognitive, affective, instrumental): k-match "
+                                                    "and the centroid-to-probe test.")
+
+    @model_validator(mode="after")
+    def _k_range(self) -> PipelineAConfig:
+        if not self.k_min <= self.theoretical_k <= self.k_max:
+            raise ValueError(f"need k_min <= theoretical_k <= k_max, got {self.k_min}, {self.theoretical_k}, "
+                             f"{self.k_max}")
+        return self
+
+
+class CouncilConfig(Strict):
+    """ELB council rounds 1 and 3: the study never published these methods; ours are declared here."""
+
+    cv_folds: int = Field(5, ge=2, description="Stratified folds (shuffled with the seed) of the out-of-fold probe "
+                                               "scores behind d' and AUROC, and of the fold probes behind probe "
+                                               "agreement.")
+    n_init: int = Field(10, ge=1, description="k-means initialisations of the clustering purity (k = number of "
+                                              "labels), as in pipeline A.")
 
 
 class AnalysisConfig(Strict):
@@ -68,6 +104,8 @@ class AnalysisConfig(Strict):
     pipeline_b: PipelineBConfig = PipelineBConfig()
     validation: ValidationConfig = ValidationConfig()
     null_test: NullConfig = NullConfig()
+    pipeline_a: PipelineAConfig = PipelineAConfig()
+    council: CouncilConfig = CouncilConfig()
 
 
 class ClaimsConfig(Strict):

@@ -1,4 +1,5 @@
-"""Atomic file writes: an artifact is either complete or absent, never half-written."""
+"""Atomic file writes: an artifact is either complete or absent, never half-written; a report is retracted when a
+run that will replace it starts."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 STAGING = ".staging"  # hidden folder beside outputs that holds folders being written
+REPORT_OUTPUTS = ("claims.html", "claims.md", "claims.json", "figures")  # the report stage's outs (dvc.yaml)
 
 
 @contextmanager
@@ -49,6 +51,18 @@ def staged_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         with suppress(OSError):
             scratch.rmdir()
+
+
+def retract_report(folder: Path) -> None:
+    """Remove the claims report (files and figures) from `folder`: called as a pipeline run starts, so that a run
+    failing before the report stage leaves no report of an earlier run looking current (the report stage, whose
+    outputs are then missing, recreates it on success)."""
+    for name in REPORT_OUTPUTS:
+        path = Path(folder) / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _plain_file_mode() -> int:

@@ -1,25 +1,65 @@
-"""What the claims need from a model, derived from the measurement catalogue: text sets, datasets, layers."""
+"""What the claims need from a model, derived from the measurement catalogue: text sets, datasets, poolings, layers."""
 from __future__ import annotations
 
+from elb.activations.pooling import BATCH_DEPENDENT
 from elb.config import Params
 from elb.datasets.spec import SPECS
 from elb.measures.catalogue import CATALOGUE, SUBSETS, TextSet
-from elb.models.layers import LayerRef, map_layer
+from elb.models.layers import LayerRef, absolute_layer, map_layer
+from elb.models.published import PublishedModel, Study, find
+
+STUDY: Study = "elb-phase2"  # every catalogue measure is an ELB Phase 2 analysis
 
 
 def activation_sets() -> dict[TextSet, tuple[str, ...]]:
     """Each text set (= text format) the catalogue reads, with the datasets whose texts it holds (file order)."""
     wanted: dict[TextSet, set[str]] = {}
     for measure in CATALOGUE:
-        wanted.setdefault(measure.inputs.text_set, set()).add(SUBSETS[measure.inputs.subset].dataset)
+        wanted.setdefault(measure.inputs.text_set, set()).update(SUBSETS[measure.inputs.subset].datasets)
     return {name: tuple(spec.name for spec in SPECS if spec.name in datasets) for name, datasets in wanted.items()}
 
 
+def poolings_for(text_set: TextSet) -> tuple[str, ...]:
+    """The poolings the catalogue reads from one text set (the only ones extracted)."""
+    return tuple(sorted({m.inputs.pooling for m in CATALOGUE if m.inputs.text_set == text_set}))
+
+
+def stream(text_set: TextSet) -> tuple[str, ...]:
+    """The datasets fed through the model for a text set, in file order: all of them where a pooling depends on
+    the batch (the published pipeline A/B stream of 720 texts: triplets, non-empathy, valence-stripped), else
+    those the catalogue reads."""
+    if BATCH_DEPENDENT.intersection(poolings_for(text_set)):
+        return tuple(spec.name for spec in SPECS)
+    return activation_sets()[text_set]
+
+
+def published_model(params: Params, n_layers: int) -> PublishedModel | None:
+    """The ELB Phase 2 checkpoint model.name names (hub id or alias), when it has that depth and a fixed layer."""
+    model = find(params.model.name, STUDY)
+    use = model.use(STUDY) if model else None
+    return model if model and model.n_layers == n_layers and use and use.layer is not None else None
+
+
+def layer_mapping(params: Params, n_layers: int) -> str:
+    """How published layer numbers land on this model, for the provenance."""
+    model = published_model(params, n_layers)
+    if model is None:
+        return f"relative depth from a {params.activations.reference_n_layers}-layer reference (not a published model)"
+    return (f"absolute: {model.hub_id} is an {STUDY} model, published layer {model.use(STUDY).layer} "
+            f"for the study's middle layer {params.activations.reference_n_layers // 2}; other layers keep their numbers")
+
+
 def layer_refs(params: Params, n_layers: int, text_set: TextSet | None = None) -> dict[int, LayerRef]:
-    """Every published layer the catalogue reads (optionally of one text set), mapped onto the model."""
-    reference = params.activations.reference_n_layers
-    return {layer: map_layer(layer, reference, n_layers) for measure in CATALOGUE
-            if text_set in (None, measure.inputs.text_set) for layer in measure.inputs.published_layers(params)}
+    """Every published layer the catalogue reads (optionally of one text set), placed on the model: at the
+    study's absolute layer on a published model, else by relative depth."""
+    reference, model = params.activations.reference_n_layers, published_model(params, n_layers)
+    layers = sorted({layer for measure in CATALOGUE if text_set in (None, measure.inputs.text_set)
+                     for layer in measure.inputs.published_layers(params)})
+    if model is None:
+        return {layer: map_layer(layer, reference, n_layers) for layer in layers}
+    use = model.use(STUDY)
+    return {layer: absolute_layer(layer, reference, n_layers, use.layer, model.hub_id, use.convention)
+            for layer in layers}
 
 
 def blocks_for(params: Params, n_layers: int, text_set: TextSet) -> list[int]:

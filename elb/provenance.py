@@ -1,4 +1,4 @@
-"""Provenance shared by every artifact: code version, package versions, seed."""
+"""Provenance shared by every artifact: code version, package versions, numeric libraries and threads, seed."""
 from __future__ import annotations
 
 import platform
@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-PACKAGES = ("torch", "transformers", "transformer-lens", "numpy", "scikit-learn", "pandera", "dvc")
+PACKAGES = ("torch", "transformers", "transformer-lens", "numpy", "scipy", "scikit-learn", "pandas", "pandera",
+            "threadpoolctl", "dvc")
 
 
 def git_commit() -> str | None:
@@ -33,12 +34,24 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+def numeric_libraries() -> dict[str, Any]:
+    """The BLAS/OpenMP libraries loaded (kernel architecture, version, threads) and torch's threads: float results
+    can differ across machines with them. The measures themselves run on one thread (`Measure.run`)."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    keys = ("internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads")
+    return {"torch_threads": torch.get_num_threads(),
+            "libraries": [{k: pool[k] for k in keys if k in pool} for pool in threadpool_info()]}
+
+
 def base_provenance(seed: int) -> dict[str, Any]:
     return {
         "git_commit": git_commit(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "packages": package_versions(),
+        "numeric": numeric_libraries(),
         "seed": seed,
     }
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from elb.activations.extract import extract
-from elb.activations.pooling import last_token, mean_real_tokens, mean_with_padding
+from elb.activations.pooling import last_token, mean_real_tokens, mean_with_padding, mean_with_padding_masked
 from elb.activations.store import ActivationSet, load_set, save_set
 
 HIDDEN = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
@@ -18,6 +18,7 @@ TEXTS = ["One short text.", "A much longer text that needs several more tokens t
 def test_poolings_by_hand():
     assert torch.equal(mean_real_tokens(HIDDEN, MASK), torch.tensor([[3.0, 4.0], [15.0, 0.0]]))
     assert torch.equal(mean_with_padding(HIDDEN, MASK), torch.tensor([[3.0, 4.0], [43.0, 33.0]]))
+    assert torch.equal(mean_with_padding_masked(HIDDEN, MASK), mean_with_padding(HIDDEN, MASK))  # differs upstream
     assert torch.equal(last_token(HIDDEN, MASK), torch.tensor([[5.0, 6.0], [20.0, 0.0]]))
     left = torch.tensor([[0, 1, 1]])
     assert torch.equal(last_token(HIDDEN[:1], left), torch.tensor([[5.0, 6.0]]))

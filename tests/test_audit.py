@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +11,12 @@ import pytest
 
 from elb.audit import recompute as rc
 from elb.audit import run_evidence
-from elb.audit.base import Audit
+from elb.audit.base import Audit, Compare, Invariant, Reading, Record, published_texts
+from elb.audit.compare import UNIT, Stated, band_share, judge
 from elb.audit.files import Repo
-from elb.audit.rows import DISCREPANT, INCONSISTENT, REPRODUCED, SKIPPED, agrees
-from elb.claims.registry import load_registry
+from elb.audit.rows import (DECISION_CHANGING, DISCREPANT, INCONSISTENT, RECOMPUTED, REINTERPRETED, REPRODUCED, SKIPPED,
+                            STATUSES, UNSUPPORTED)
+from elb.claims.registry import REGISTRY_DIR, load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT.parent / "shared" / "published"
@@ -62,14 +66,84 @@ def test_published_recomputations(published_rows):
     assert find(r, "elb-r1-length-chi-square", "length_chi_square")["recomputed"] == pytest.approx(26.869, abs=1e-3)
     assert find(r, "elb-p2-null-empathy-z-value", "z_empathy", "mistral-7b")["recomputed"] == pytest.approx(12.92, abs=0.01)
     assert find(r, "elb-p2-convergence-verdict", "convergence_verdict")["recomputed"] == "WEAK_CONVERGENCE"
-    assert find(r, "elb-r2-orthogonal-subspaces", "cosine_empathy_formality")["status"] == DISCREPANT
     assert find(r, "eip-random-baseline", "random_direction_z")["status"] == REPRODUCED
     assert find(r, "eip-behavioral-correlation", "pearson_r")["recomputed"] == pytest.approx(0.709, abs=1e-3)
     qwen = "Qwen/Qwen2.5-7B-Instruct"
-    assert find(r, "eip-steering-success", "success_published_rule", qwen)["status"] == REPRODUCED
+    success = find(r, "eip-steering-success", "success_published_rule", qwen)
+    assert success["status"] == REPRODUCED and success["chance"] == pytest.approx(1 / 73, abs=1e-6)   # only 47/72
     for rule in rc.SUCCESS_RULES:
         assert find(r, "eip-steering-success", rule, qwen)["recomputed"] is not None
     assert find(r, "eip-probe-best-layer", "best_layer", "cognitivecomputations/dolphin-2.9.4-llama3.1-8b")["recomputed"] == 8
+
+
+def test_unsupported_means_no_file_holds_evidence(published_rows):
+    """Every claim has a published file here; values with nothing published to compare are RECOMPUTED."""
+    counts = Counter(row["status"] for row in published_rows)
+    assert set(counts) <= set(STATUSES) and counts[UNSUPPORTED] == 0 and counts[RECOMPUTED] > 0
+    assert all(row["published"] is None for row in published_rows if row["status"] == RECOMPUTED)
+
+
+def test_v0_steering_run_is_audited_against_its_own_claims(published_rows):
+    r = published_rows
+    phi3 = "microsoft/Phi-3-mini-4k-instruct"
+    assert not [row for row in r if row["source"].startswith("results/steering_comprehensive.json")
+                and not row["claim_id"].startswith(("eip-v0-", "eip-baseline-"))]
+    for claim in ("eip-steering-success", "eip-steering-listener-resists"):
+        row = find(r, claim, "file_present", phi3)
+        assert row["status"] == SKIPPED and "phi3_steering_complete" in row["detail"] and "v0" in row["detail"]
+    l12 = find(r, "eip-v0-steering-l12", "empathic_share_alpha_20_l12")
+    assert (l12["recomputed"], l12["status"]) == (pytest.approx(13 / 15), DISCREPANT)   # 14/15 published, > 0.5 both
+    assert "only 14/15" in l12["detail"] and l12["chance"] == pytest.approx(1 / 16)
+    l8 = find(r, "eip-v0-steering-l8", "empathic_share_alpha_20_l8")
+    assert (l8["recomputed"], l8["status"]) == (pytest.approx(2 / 15), REPRODUCED)
+    ratio = find(r, "eip-v0-keyword-increase", "empathy_keyword_ratio_l12")
+    assert ratio["status"] == REINTERPRETED and ratio["alternative"] is not None
+
+
+def test_listener_values_are_per_model(published_rows):
+    assert CLAIMS["eip-steering-listener-resists"].published == {
+        "Qwen/Qwen2.5-7B-Instruct": 0.5, "microsoft/Phi-3-mini-4k-instruct": 0.5,
+        "cognitivecomputations/dolphin-2.9.4-llama3.1-8b": 0.833}
+    qwen = find(published_rows, "eip-steering-listener-resists", "success_the_listener", "Qwen/Qwen2.5-7B-Instruct")
+    assert (qwen["published"], qwen["status"]) == (0.5, REPRODUCED) and "only 12/24" in qwen["detail"]
+    dolphin = find(published_rows, "eip-steering-listener-resists", "file_present",
+                   "cognitivecomputations/dolphin-2.9.4-llama3.1-8b")
+    assert (dolphin["published"], dolphin["status"]) == (0.833, SKIPPED)
+
+
+def test_ambiguous_criteria_give_both_readings(published_rows):
+    r3 = find(published_rows, "elb-r3-scale-independent", "models_passing")
+    assert (r3["status"], r3["recomputed"], r3["alternative"]) == (REINTERPRETED, 2, 4)
+    r4 = find(published_rows, "elb-r4-causal-intervention", "criteria_met")
+    assert (r4["status"], r4["recomputed"], r4["alternative"]) == (REINTERPRETED, 5, 6)
+    assert "the other reading" in r4["detail"]
+
+
+def test_decision_changing_apart_from_rounding(published_rows):
+    orthogonal = find(published_rows, "elb-r2-orthogonal-subspaces", "cosine_empathy_formality")
+    assert orthogonal["status"] == DECISION_CHANGING            # cosine 0.353 is not "orthogonal" (< 0.1)
+    random_auroc = find(published_rows, "elb-r1-auroc", "random_auroc")
+    assert random_auroc["status"] == DISCREPANT                  # 0.433 vs 0.44: both near chance
+
+
+def test_percentile_rows_compare_like_with_like(published_rows):
+    for model in ("mistral-7b", "pythia-1.4b"):
+        row = find(published_rows, "elb-p2-null-empathy-above-null", "stored_percentile_is_share_of_null_at_or_above",
+                   model)
+        assert (row["published"], row["recomputed"], row["status"]) == (0.0, 0.0, REPRODUCED)
+
+
+def test_new_claims_are_audited(published_rows):
+    r = published_rows
+    assert find(r, "elb-p1-ranking", "bandwidth_rank", "gemma2-9b")["status"] == REPRODUCED
+    assert find(r, "elb-p1-descriptive-stats", "bandwidth_sd")["status"] == REPRODUCED   # 41.6: sample SD
+    association = find(r, "elb-p1-dims-range-association", "mean_range_high_dimensionality")
+    assert association["status"] == REINTERPRETED and association["alternative"] == pytest.approx(8.80, abs=0.005)
+    assert find(r, "elb-r1-length-metrics", "length_purity")["chance"] == pytest.approx(1 / 91)
+    assert find(r, "elb-p2-length-vs-cosine-auroc", "length_auroc")["status"] == REPRODUCED
+    assert find(r, "eip-detection-vs-steering-layer", "success_l12")["status"] == REPRODUCED
+    assert find(r, "eip-dolphin-matches-safety-trained", "detection_vs_other_models")["status"] == REPRODUCED
+    assert find(r, "elb-r4-position-hypotheses", "cognitive_peaks_early")["status"] == INCONSISTENT
 
 
 def test_no_pickle_anywhere():
@@ -102,8 +176,68 @@ def test_invariant_helpers():
     assert rc.is_multiple_of(0.95, rc.auroc_denominators(20)) is not None
     assert rc.is_multiple_of(0.8744227272893148, rc.auroc_denominators(20)) is None
     assert rc.cluster_sizes([{"a": 0.5, "b": 0.5}, {"a": 0.25, "b": 0.75}], {"a": 3, "b": 5}) == [4, 4]
-    assert rc.effective_rank_from_variance([0.5, 0.85, 0.91], 0.9) == 3
-    assert agrees(-0.217, -0.21705) and not agrees(0.44, 0.4333)
+    values = [1.0, 2.0, 4.0]
+    assert rc.matching_ddof(rc.sd_by_ddof(values), float(np.std(values, ddof=1)), 1e-9) == 1
+    assert rc.null_z(3.0, [1.0, 2.0])[0] == pytest.approx(3.0)   # (3 - 1.5) / 0.5, population SD
+
+
+# --- the comparator -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "value", "decimals"), [("0.960", 0.96, 3), ("93%", 0.93, 2), ("18,100", 18100, 0),
+                                                         ("-0.217", -0.217, 3), ("12.9", 12.9, 1)])
+def test_numbers_are_parsed_as_written(text, value, decimals):
+    stated = Stated.parse(text)
+    assert stated is not None and (stated.value, stated.decimals) == (pytest.approx(value), decimals)
+
+
+def test_rounding_band_and_decision():
+    assert judge("0.960", 0.9604).status == REPRODUCED
+    assert judge("0.960", 0.9606).status == DISCREPANT          # "0.96" would have admitted it
+    assert judge("0.96", 0.9606).status == REPRODUCED
+    assert judge("0.44", 0.4333, criterion=("<", 0.5)).status == DISCREPANT
+    assert judge("0.0", 0.353, criterion=("<", 0.1)).status == DECISION_CHANGING
+    assert judge("WEAK_CONVERGENCE", "STRONG_CONVERGENCE").status == DECISION_CHANGING
+
+
+def test_granularity_tries_every_count_and_states_the_chance():
+    assert judge("0.653", 47 / 72, n=72).status == REPRODUCED
+    result = judge("0.93", 13 / 15, n=15)
+    assert result.status == DISCREPANT and "only 14/15" in result.note and result.chance == pytest.approx(1 / 16)
+    impossible = judge("0.653", 1.0, n=3)                         # no k/3 rounds to 0.653
+    assert (impossible.status, impossible.chance) == (INCONSISTENT, 0.0)
+    assert band_share(Stated.parse("0.963"), UNIT) == pytest.approx(0.001)
+    assert band_share(Stated.parse("1.0"), UNIT) == pytest.approx(0.05)     # clipped at 1
+    assert band_share(Stated.parse("3"), (1, 5)) == pytest.approx(0.2)      # one of five ranks
+
+
+def test_registry_keeps_published_numbers_as_written():
+    texts = published_texts()
+    assert texts["elb-p1-probe-auroc"]["google/gemma-2-9b-it"] == "0.950"
+    assert texts["eip-steering-listener-resists"]["Qwen/Qwen2.5-7B-Instruct"] == "0.50"
+
+
+def test_registry_has_no_inline_comments():
+    """A " #" in an unquoted YAML value starts a comment and silently truncates the value."""
+    for path in sorted(REGISTRY_DIR.glob("*.yaml")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            unquoted = re.sub(r"'[^']*'|\"(?:\\.|[^\"\\])*\"", "", line)
+            assert line.lstrip().startswith("#") or " #" not in unquoted, f"{path.name}:{number}: {line}"
+
+
+def test_checks_become_rows_with_their_status(tmp_path):
+    claims = {c: CLAIMS[c] for c in ("elb-r3-scale-independent", "elb-r4-token-position")}
+    audit = Audit("ELB", Repo(tmp_path), claims, "elb-council", published_texts())
+    audit.add([Reading("elb-r3-scale-independent", "all-models", "models_passing", 2, "src", other=4, ours="a",
+                       theirs="b"),
+               Record("elb-r4-token-position", "mistral-7b", "extra", 0.5, "src"),
+               Invariant("elb-r4-token-position", "mistral-7b", "holds", 1, "src", expected=1, holds=True),
+               Compare("elb-r4-token-position", "mistral-7b", "min_quartile_auroc", 0.9, "src", span=UNIT)])
+    reading, record, invariant, compare = audit.rows
+    assert (reading.status, reading.recomputed, reading.alternative) == (REINTERPRETED, 2, 4)
+    assert "our reading (a): 2, DECISION-CHANGING; the other reading (b): 4, REPRODUCED" in reading.detail
+    assert (record.status, record.published) == (RECOMPUTED, None)
+    assert invariant.status == REPRODUCED
+    assert (compare.status, compare.published, compare.chance) == (DISCREPANT, 1.0, pytest.approx(0.05))
 
 
 # --- fixtures: a tiny repository of each study --------------------------------------------------------------
@@ -191,7 +325,7 @@ def test_fixture_eip(tmp_path):
     rows = rows_of(run_evidence(None, repo, tmp_path / "reports"))
     qwen = "Qwen/Qwen2.5-7B-Instruct"
     success = find(rows, "eip-steering-success", "success_published_rule", qwen)
-    assert success["recomputed"] == pytest.approx(1.0) and success["status"] == DISCREPANT   # published 65.3%
+    assert success["recomputed"] == pytest.approx(1.0) and success["status"] == INCONSISTENT  # no k/3 gives 65.3%
     assert find(rows, "eip-steering-success", "success_ties_as_failure", qwen)["recomputed"] == pytest.approx(2 / 3)
     assert find(rows, "eip-steering-success", "success_published_rule", "org/Other-1B")["recomputed"] == pytest.approx(1.0)
     assert find(rows, "eip-steering-success", "alphas_on_documented_grid", qwen)["status"] == REPRODUCED
@@ -211,6 +345,6 @@ def test_missing_repository_skips_everything(tmp_path):
 
 
 def test_audit_rows_only_for_known_claims(tmp_path):
-    audit = Audit("ELB", Repo(tmp_path), {}, "elb-phase2")
-    audit.compare("not-a-claim", "m", "q", 1.0, "src")
+    audit = Audit("ELB", Repo(tmp_path), {}, "elb-phase2", {})
+    audit.add([Compare("not-a-claim", "m", "q", 1.0, "src")])
     assert audit.rows == []

@@ -86,15 +86,19 @@ def test_layer_key_that_breaks_the_row_schema_is_skipped(tmp_path):
     completed(rows, "EIP")
 
 
-def test_empty_model_name_is_skipped(tmp_path):
-    root = copy_slice(tmp_path, "ELB")
-    relative = "experiments/tripartite/results/validation_mistral.json"
-    edit_json(root / relative, lambda data: {**data, "model": ""})
-    rows = audit(root, "ELB", tmp_path / "reports")
+@pytest.mark.parametrize(("study", "relative", "change", "claim", "message"), [
+    ("ELB", "experiments/tripartite/results/validation_mistral.json", {"model": ""},
+     "elb-p2-validation-pairwise-auroc", "model ''"),                                    # breaks the row schema
+    ("EIP", "results/steering_comprehensive.json", {"alphas_tested": "all"},
+     "eip-v0-keyword-increase", "schema errors; first at alphas_tested: Input should be a valid list"),  # the record
+])
+def test_malformed_field_is_skipped(tmp_path, study, relative, change, claim, message):
+    root = copy_slice(tmp_path, study)
+    edit_json(root / relative, lambda data: {**data, **change})
+    rows = audit(root, study, tmp_path / "reports")
     skips = skipped_rows(rows, relative)
-    assert skips and all("model ''" in r["detail"] for r in skips)
-    assert find(rows, "elb-p2-validation-pairwise-auroc", "min_pairwise_auroc", "llama-3-8b")
-    completed(rows, "ELB")
+    assert claim in {r["claim_id"] for r in skips} and all(message in r["detail"] for r in skips)
+    completed(rows, study)
 
 
 @pytest.mark.parametrize("relative", ["results/random_baseline_proper.json",           # a file the audit names
@@ -180,3 +184,4 @@ def test_evidence_command_writes_only_the_evidence_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "dvc repro" in out and "elb report" in out
     assert {p: p.stat().st_mtime_ns for p in reports} == before
+

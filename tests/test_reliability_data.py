@@ -23,7 +23,7 @@ from conftest import BUNDLED, ROOT
 @pytest.fixture()
 def five_triplets(tmp_path):
     folder = tmp_path / "data"
-    shutil.copytree(BUNDLED, folder, ignore=shutil.ignore_patterns("_parts"))
+    shutil.copytree(BUNDLED, folder)
     path = folder / TRIPLETS.filename
     payload = json.loads(path.read_text(encoding="utf-8"))
     kept = payload["triplets"][:5]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -22,7 +23,7 @@ def project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ELB_CACHE_DIR", str(tmp_path / "cache"))
     shutil.copytree(ROOT / "elb", tmp_path / "elb", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(BUNDLED, tmp_path / "mydata", ignore=shutil.ignore_patterns("_parts"))
+    shutil.copytree(BUNDLED, tmp_path / "mydata")
     model = tmp_path / "local_models" / "m"
     model.mkdir(parents=True)
     (model / "config.json").write_text('{"num_hidden_layers": 2}')
@@ -78,3 +79,17 @@ def test_any_params_key_is_tracked_so_a_typo_reaches_validation(project):
     (project / "params.yaml").write_text((project / "params.yaml").read_text() + "sedd: 7\n")
     changed = _changed_deps(_status(project), "validate_data")
     assert changed == {"params.yaml": {"sedd": "new"}}
+
+
+def test_the_lock_hashes_the_data_files_git_holds_and_nothing_else():
+    """DVC hashes every file under data_dir, ignored ones included: authoring leftovers once hidden there by
+    .gitignore (`_parts/`) made dvc.lock record 8 files where git holds 3, so a clean clone never matched the lock."""
+    def git(*args: str) -> list[str]:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+
+    folder = str(BUNDLED.relative_to(ROOT))
+    assert git("ls-files", "--others", "--ignored", "--exclude-standard", folder) == []
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
+    recorded = {dep["nfiles"] for stage in lock["stages"].values() for dep in stage.get("deps", [])
+                if dep["path"] == folder}
+    assert recorded == {len(git("ls-files", folder))}

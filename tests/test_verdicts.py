@@ -26,7 +26,7 @@ def measured(value=0.5, low=0.4, high=0.6, **null) -> dict[str, Measurement]:
 
 
 def tolerance(width: float) -> Tolerance:
-    return Tolerance(width, [0.0, 0.0], 0.0, 0.95)
+    return Tolerance(width, width, 0.0, [0.0, 0.0], 0.0, 0.95)
 
 
 @pytest.mark.parametrize(
@@ -95,6 +95,8 @@ def test_derived_tolerance_is_a_prediction_interval():
     derived = derive_tolerance(values, confidence=0.95)
     assert derived.half_width == pytest.approx(2.776445 * np.std(values, ddof=1) * np.sqrt(1.2), rel=1e-5)
     assert "5 seeded reruns" in derived.describe()
+    deterministic = derive_tolerance([-0.484] * 5, confidence=0.95, decimals=3)
+    assert deterministic.half_width == pytest.approx(0.0005) and deterministic.prediction == 0
 
 
 @pytest.mark.parametrize(

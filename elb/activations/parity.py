@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from elb.activations.extract import hook_names
+from elb.activations.extract import hook_names, pad_right, to_tokens
 from elb.models.loading import LoadedModel
 
 
@@ -12,15 +12,16 @@ class ParityError(RuntimeError):
 
 
 def check_parity(model: LoadedModel, texts: list[str], blocks: list[int], tolerance: float = 1e-3) -> dict:
-    """Compare blocks.L.hook_resid_post with HF hidden_states[L + 1] on `texts` (padded batch, real tokens only).
+    """Compare blocks.L.hook_resid_post with HF hidden_states[L + 1] on `texts` (the extraction's tokens: BOS
+    first, right-padded; real tokens only; both given the attention mask; before any residual centring).
 
     The last block is compared only through earlier ones: HF applies the final norm to its last entry.
     Returns the worst relative difference per block; raises ParityError above `tolerance`.
     """
     checked = [b for b in blocks if b < model.n_layers - 1] or [0]
-    batch = model.tokenizer(texts, return_tensors="pt", padding=True)
     device = next(model.hf_model.parameters()).device
-    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+    rows = to_tokens(model, texts)
+    ids, mask = (t.to(device) for t in pad_right(rows, max(map(len, rows)), model.tokenizer.pad_token_id))
     with torch.inference_mode():
         hidden = model.hf_model.base_model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
         _, cache = model.bridge.run_with_cache(ids, attention_mask=mask, names_filter=hook_names(checked),

@@ -1,4 +1,10 @@
-"""Token pooling of hidden states [batch, tokens, d] with an attention mask [batch, tokens]."""
+"""Token pooling of hidden states [batch, tokens, d] with the real-token mask [batch, tokens] (right padding).
+
+Each pooling also fixes the forward pass that feeds it: without an attention mask (TransformerLens builds none
+for right padding, so pad positions attend to every earlier position, pads included) unless it is in
+`MASKED_FORWARD`. Real-token positions are the same either way under causal attention with right padding.
+`mean_with_padding` is the published ELB pipeline A/B pooling; `mean_with_padding_masked` our earlier variant.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,8 +19,13 @@ def mean_real_tokens(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def mean_with_padding(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over every position of the padded batch, padding included (published ELB pipelines A/B)."""
+    """Mean over every position of the padded batch, pads included, from a forward without attention mask."""
     return hidden.mean(dim=1)
+
+
+def mean_with_padding_masked(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over every position of the padded batch, pads included, from a forward given the attention mask."""
+    return mean_with_padding(hidden, mask)
 
 
 def last_token(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -27,5 +38,9 @@ def last_token(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 POOLINGS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mean": mean_real_tokens,
     "mean_with_padding": mean_with_padding,
+    "mean_with_padding_masked": mean_with_padding_masked,
     "last_token": last_token,
 }
+MASKED_FORWARD = frozenset({"mean_with_padding_masked"})  # read from a forward pass given the attention mask
+BATCH_DEPENDENT = frozenset({"mean_with_padding", "mean_with_padding_masked"})  # a text's value depends on its batch
+UNMASKED = tuple(name for name in POOLINGS if name not in MASKED_FORWARD)  # all poolings of one unmasked forward

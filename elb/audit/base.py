@@ -1,37 +1,151 @@
-"""The audit context: collects evidence rows for one study and turns file problems into SKIPPED rows."""
+"""The audit's one shape: readers parse each file into a typed record and return checks; `Audit` turns checks into
+rows, and any absent, unreadable or malformed file into SKIPPED rows that name it and the reason."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from elb.audit.compare import Criterion, Span, Stated, judge
 from elb.audit.files import AuditFileError, Repo
-from elb.audit.rows import DISCREPANT, INCONSISTENT, REPRODUCED, SKIPPED, UNSUPPORTED, Row, Scalar, judged, text_problem
+from elb.audit.rows import (DECISION_CHANGING, INCONSISTENT, RECOMPUTED, REINTERPRETED, REPRODUCED, SKIPPED, Row,
+                            Scalar, text_problem)
 from elb.claims.model import Claim
+from elb.claims.registry import REGISTRY_DIR
 from elb.claims.verdict import satisfies
 from elb.models.published import PublishedModel, Study, find
 
 AGGREGATE = "all-models"
 # What reading a malformed file raises: missing keys, lists where objects belong, text where numbers belong.
 FILE_ERRORS = (AuditFileError, AttributeError, KeyError, TypeError, ValueError, IndexError, ZeroDivisionError)
-T = TypeVar("T")
-Label = str | Callable[[Path], str]
+R = TypeVar("R")
+
+
+class Parsed(BaseModel):
+    """A published file's typed record: the fields the audit reads, numbers strictly numbers, the rest ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+# --- checks: what a reader returns --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    claim: str
+    model: str  # as the file names it
+    quantity: str
+    value: Scalar  # recomputed (or, for an invariant, found)
+    source: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Compare(Check):
+    """`value` against the published number: `published` as written, else the registry's for this model (judged
+    with the claim's criterion too), else the claim's criterion alone; RECOMPUTED when there is none of these."""
+
+    _: KW_ONLY
+    published: str | None = None
+    n: int | None = None  # the value is a proportion k/n
+    span: Span | None = None  # the value's possible range
+    criterion: Criterion | None = None  # instead of the claim's
+
+
+@dataclass(frozen=True)
+class Reading(Compare):
+    """A result that rests on our reading of an ambiguous criterion, beside the other reading's result."""
+
+    _: KW_ONLY
+    other: Scalar
+    ours: str
+    theirs: str
+
+
+@dataclass(frozen=True)
+class Invariant(Check):
+    """A property the published method implies: REPRODUCED when it holds, else INCONSISTENT."""
+
+    _: KW_ONLY
+    expected: Scalar
+    holds: bool
+
+
+@dataclass(frozen=True)
+class Record(Check):
+    """A value recomputed from a file that no document states: RECOMPUTED."""
+
+
+# --- files: which files a reader takes, and how it parses them ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Files(Generic[R]):
+    """The files of one reader: patterns under the repository root, the claims they feed, the parser to a typed
+    record, the model label of a file (a name, or a function of its path), and the file's top-level type."""
+
+    patterns: tuple[str, ...]
+    claims: tuple[str, ...]
+    parse: Callable[[Any], R]
+    model: str | Callable[[Path], str] = lambda path: path.stem
+    expect: type = dict
+    required: bool = False
+    exclude: tuple[str, ...] = ()
+
+    def label(self, path: Path | None) -> str:
+        if isinstance(self.model, str):
+            return self.model
+        return self.model(path).strip() or "-" if path else AGGREGATE
+
+
+@dataclass(frozen=True)
+class Where:
+    """The file a record came from; `where("field")` names a field of it as a row's source."""
+
+    path: Path
+    rel: str
+
+    def __call__(self, name: str) -> str:
+        return f"{self.rel}: {name}"
 
 
 def reason(error: Exception) -> str:
-    """A file error as a row's detail: the reader's own message, or the exception and its type."""
-    cause = str(error) if isinstance(error, AuditFileError) else f"malformed content ({type(error).__name__}: {error})"
+    """A file error as a row's detail: the reader's own message, the first schema error, or the exception."""
+    if isinstance(error, AuditFileError):
+        cause = str(error)
+    elif isinstance(error, ValidationError):
+        first = error.errors()[0]
+        cause = (f"malformed content ({error.error_count()} schema errors; first at "
+                 f"{'.'.join(map(str, first['loc'])) or 'top level'}: {first['msg']})")
+    else:
+        cause = f"malformed content ({type(error).__name__}: {error})"
     return f"file left out of the audit: {cause}"
+
+
+def published_texts(folder: Path = REGISTRY_DIR) -> dict[str, dict[str, str]]:
+    """Each claim's published values as written in the registry (YAML keeps "0.960"; loading makes it 0.96)."""
+    texts: dict[str, dict[str, str]] = {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        document = yaml.compose(path.read_text(encoding="utf-8"))
+        for entry in getattr(document, "value", []):
+            fields = {key.value: node for key, node in entry.value}
+            if "id" in fields and isinstance(fields.get("published"), yaml.MappingNode):
+                texts[fields["id"].value] = {k.value: v.value for k, v in fields["published"].value}
+    return texts
 
 
 class Audit:
     """Rows for the claims of one study part, with models named as that part's result files name them."""
 
-    def __init__(self, study: str, repo: Repo, claims: dict[str, Claim], part: Study) -> None:
-        self.study, self.repo, self.claims, self.part = study, repo, claims, part
+    def __init__(self, study: str, repo: Repo, claims: dict[str, Claim], part: Study,
+                 texts: dict[str, dict[str, str]]) -> None:
+        self.study, self.repo, self.claims, self.part, self.texts = study, repo, claims, part, texts
         self.rows: list[Row] = []
         self.origins: list[str | None] = []  # the file each row came from (None: from no single file)
         self.origin: str | None = None
@@ -44,59 +158,63 @@ class Audit:
         model = self.model(name)
         return model.hub_id if model else name
 
-    def published(self, claim_id: str, model: str) -> float | None:
-        claim = self.claims.get(claim_id)
-        if claim is None:
-            return None
-        return claim.published.get(self.hub_id(model), claim.published.get(AGGREGATE))
+    def stated(self, claim_id: str, model: str) -> str | None:
+        """The registry's published value for this model (or for all models), as written."""
+        texts = self.texts.get(claim_id, {})
+        return texts.get(self.hub_id(model), texts.get(AGGREGATE))
 
-    def source(self, path: Path, name: str) -> str:
-        return f"{self.repo.rel(path)}: {name}"
+    # --- rows -------------------------------------------------------------------------------------------
+    def add(self, checks: Iterable[Check]) -> None:
+        """Rows for the checks of registry claims (others are ignored); text from a file that breaks the row
+        schema is a file error."""
+        for check in checks:
+            if check.claim not in self.claims:
+                continue
+            row = self._row(check)
+            problem = text_problem(row)
+            if problem:
+                raise AuditFileError(f"{self.origin or row.source}: {problem}")
+            self.rows.append(row)
+            self.origins.append(self.origin)
 
-    # --- row makers -------------------------------------------------------------------------------------
-    def add(self, claim_id: str, model: str, quantity: str, published: Scalar, recomputed: Scalar, status: str,
-            source: str, detail: str = "") -> None:
-        """A row for a registry claim (others are ignored); text from a file that breaks the row schema is a file
-        error."""
-        if claim_id not in self.claims:
-            return
-        row = Row(self.study, claim_id, model, quantity, published, recomputed, status, source, detail)
-        problem = text_problem(row)
-        if problem:
-            raise AuditFileError(f"{self.origin or source}: {problem}")
-        self.rows.append(row)
+    def _row(self, c: Check) -> Row:
+        base = Row(self.study, c.claim, c.model, c.quantity, None, c.value, RECOMPUTED, c.source,
+                   c.detail or "recomputed; no document states this value")
+        if isinstance(c, Invariant):
+            return replace(base, published=c.expected, status=REPRODUCED if c.holds else INCONSISTENT)
+        if not isinstance(c, Compare):
+            return base
+        claim = self.claims[c.claim]
+        criterion = c.criterion
+        if criterion is None and claim.threshold is not None and claim.comparator != "within" and c.published is None:
+            criterion = (claim.comparator, claim.threshold)
+        text = c.published or self.stated(c.claim, c.model)
+        stated = Stated.parse(text) if text is not None and c.published is None else None
+        if stated is not None and claim.decimals is not None:   # the claim says how the number was written
+            text = f"{stated.value:.{claim.decimals}f}"
+        if text is None:
+            if criterion is None or not isinstance(c.value, (int, float)):
+                return base
+            holds = satisfies(float(c.value), *criterion)
+            return replace(base, published=f"{criterion[0]} {criterion[1]:g}",
+                           status=REPRODUCED if holds else DECISION_CHANGING,
+                           detail=_join("no per-model number published; checked against the claim's criterion",
+                                        c.detail))
+        ours = judge(text, c.value, n=c.n, span=c.span, criterion=criterion)
+        published = _published(text)
+        row = replace(base, published=published, status=ours.status, chance=ours.chance,
+                      detail=_join(c.detail, ours.note))
+        if isinstance(c, Reading):
+            other = judge(text, c.other, n=c.n, span=c.span, criterion=criterion)
+            row = replace(row, status=REINTERPRETED, alternative=c.other, detail=_join(
+                c.detail, f"our reading ({c.ours}): {c.value!r}, {ours.status}; the other reading ({c.theirs}): "
+                          f"{c.other!r}, {other.status}", ours.note))
+        return row
+
+    def skip(self, claim_id: str, model: str, quantity: str, source: str, why: str) -> None:
+        self.rows.append(Row(self.study, claim_id, model, quantity, _published(self.stated(claim_id, model)), None,
+                             SKIPPED, source, why))
         self.origins.append(self.origin)
-
-    def compare(self, claim_id: str, model: str, quantity: str, recomputed: Scalar, source: str, detail: str = "",
-                published: Scalar = None, decimals: int | None = None) -> None:
-        """Published (the document's value for this model, unless given) vs recomputed."""
-        if published is None:
-            published = self.published(claim_id, model)
-        claim = self.claims.get(claim_id)
-        if published is None and claim is not None and claim.threshold is not None and claim.comparator != "within" \
-                and isinstance(recomputed, (int, float)):
-            self.add(claim_id, model, quantity, f"{claim.comparator} {claim.threshold:g}", recomputed,
-                     REPRODUCED if satisfies(recomputed, claim.comparator, claim.threshold) else DISCREPANT, source,
-                     "no per-model number published; checked against the claim's stated criterion. " + detail)
-            return
-        if published is None:
-            self.record(claim_id, model, quantity, recomputed, source, detail)
-            return
-        self.add(claim_id, model, quantity, published, recomputed, judged(published, recomputed, decimals), source,
-                 detail)
-
-    def record(self, claim_id: str, model: str, quantity: str, recomputed: Scalar, source: str, detail: str = "") -> None:
-        """A recomputed number no document states: UNSUPPORTED (nothing published to compare), kept for the record."""
-        self.add(claim_id, model, quantity, None, recomputed, UNSUPPORTED, source,
-                 "no published value for this in the documents; recomputed for the record. " + detail)
-
-    def invariant(self, claim_id: str, model: str, quantity: str, expected: Scalar, found: Scalar, holds: bool,
-                  source: str, detail: str) -> None:
-        """A method-implied invariant: REPRODUCED when it holds, else INCONSISTENT with the reason."""
-        self.add(claim_id, model, quantity, expected, found, REPRODUCED if holds else INCONSISTENT, source, detail)
-
-    def skip(self, claim_id: str, model: str, quantity: str, source: str, reason: str) -> None:
-        self.add(claim_id, model, quantity, self.published(claim_id, model), None, SKIPPED, source, reason)
 
     # --- reading files ----------------------------------------------------------------------------------
     @contextmanager
@@ -109,33 +227,32 @@ class Audit:
         except FILE_ERRORS as error:
             del self.rows[start:], self.origins[start:]
             for claim_id in claim_ids:
-                self.skip(claim_id, model, "file_readable", source, reason(error))
+                if claim_id in self.claims:
+                    self.skip(claim_id, model, "file_readable", source, reason(error))
         finally:
             self.origin = outer
 
-    def each(self, patterns: str | tuple[str, ...], claim_ids: Sequence[str], read: Callable[[Audit, Path, Any], T],
-             *, model: Label = lambda path: path.stem, expect: type = dict, required: bool = False,
-             exclude: tuple[str, ...] = ()) -> list[T]:
-        """`read(audit, path, content)` for every file matching the patterns (names in `exclude` left out).
-
-        Content is parsed by suffix and must be an `expect`. A file that is unreadable, not a regular file, over
-        the size limit, a duplicate of one read before or malformed, and no file at all when `required`, becomes
-        SKIPPED rows for `claim_ids` that name the file and the reason. Returns what `read` returned.
-        """
-        patterns = (patterns,) if isinstance(patterns, str) else patterns
-        paths = [p for p in self.repo.glob(*patterns) if p.name not in exclude]
-        if required and not paths:
-            label = model if isinstance(model, str) else AGGREGATE
-            for claim_id in claim_ids:
-                self.skip(claim_id, label, "file_present", " or ".join(patterns), "published file absent")
-        results: list[T] = []
+    def each(self, files: Files[R], build: Callable[[Where, R], Iterable[Check]]) -> list[R]:
+        """Parse every file matching `files` into its record and add the checks `build` returns; returns the records
+        of the files that completed. A file that is unreadable, not a regular file, over the size limit, a duplicate
+        of one read before or malformed, and no file at all when `files.required`, becomes SKIPPED rows for
+        `files.claims` that name the file and the reason."""
+        paths = [p for p in self.repo.glob(*files.patterns) if p.name not in files.exclude]
+        if files.required and not paths:
+            for claim_id in files.claims:
+                if claim_id in self.claims:
+                    self.skip(claim_id, files.label(None), "file_present", " or ".join(files.patterns),
+                              "published file absent")
+        records: list[R] = []
         for path in paths:
-            label = model if isinstance(model, str) else model(path).strip() or "-"
-            with self.reading(claim_ids, label, self.repo.rel(path)):
-                results.append(read(self, path, self.repo.load(path, expect)))
-        return results
+            where = Where(path, self.repo.rel(path))
+            with self.reading(files.claims, files.label(path), where.rel):
+                record = files.parse(self.repo.load(path, files.expect))
+                self.add(list(build(where, record)))
+                records.append(record)
+        return records
 
-    def missing(self, claim_ids: list[str], pattern: str) -> None:
+    def missing(self, claim_ids: Sequence[str], pattern: str, why: str = "") -> None:
         """SKIPPED rows for every published model of these claims that no file covered."""
         seen: dict[str, set[str]] = {}
         for row in self.rows:
@@ -149,8 +266,8 @@ class Audit:
             if not claim.published and claim_id not in seen:
                 absent = [AGGREGATE]
             for model in absent:
-                self.add(claim_id, model, "file_present", claim.published.get(model), None, SKIPPED, pattern,
-                         f"no file matching {pattern} holds this model")
+                self.skip(claim_id, model, "file_present", pattern,
+                          why or f"no file matching {pattern} holds this model")
 
     # --- result -----------------------------------------------------------------------------------------
     def evidence(self) -> list[Row]:
@@ -169,8 +286,18 @@ class Audit:
         return kept
 
 
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _published(text: str | None) -> Scalar:
+    """The published column: the number a text states (as a float), else the label itself."""
+    stated = Stated.parse(text) if text is not None else None
+    return stated.value if stated else text
+
+
 def _fold(kept: list[Row], index: int, earlier: str, row: Row, origin: str) -> None:
-    """Fold `row` (from file `origin`) into kept[index] (from file `earlier`); keep it as INCONSISTENT if they differ."""
+    """Fold `row` (from file `origin`) into kept[index] (from `earlier`); keep it as INCONSISTENT if they differ."""
     first = kept[index]
     if _same(first, row):
         kept[index] = replace(first, detail=f"{first.detail} Also in {origin}: duplicate evidence, counted once.")

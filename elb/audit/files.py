@@ -110,39 +110,3 @@ class Repo:
 def kind(of: type) -> str:
     """How a file's top-level value reads in a message ("a JSON object", "a JSON array", ...)."""
     return KINDS.get(of, "null" if of is type(None) else f"a {of.__name__}")
-
-
-def mapping(data: Any, dotted: str, where: str = "") -> dict[str, Any]:
-    """A field that must be a JSON object (the whole of `data` for ""), or an AuditFileError."""
-    value = field(data, dotted, where) if dotted else data
-    if not isinstance(value, dict):
-        raise AuditFileError(f"{where}: {dotted or 'content'} is {kind(type(value))}, not a JSON object")
-    return value
-
-
-def field(data: Any, dotted: str, where: str = "") -> Any:
-    """`data[a][b]...` for "a.b...", with an AuditFileError that names the missing key."""
-    value = data
-    for key in dotted.split("."):
-        if isinstance(value, dict) and key in value:
-            value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
-            value = value[int(key)]
-        else:
-            raise AuditFileError(f"{where}: missing field {dotted!r} (at {key!r})")
-    return value
-
-
-def number(data: Any, dotted: str, where: str = "") -> float:
-    """A numeric field as float (NaN allowed), or an AuditFileError."""
-    value = field(data, dotted, where)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AuditFileError(f"{where}: field {dotted!r} is not a number ({value!r})")
-    return float(value)
-
-
-def numbers(values: Any, where: str) -> np.ndarray:
-    """A list of numbers as a float array, or an AuditFileError."""
-    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        raise AuditFileError(f"{where}: expected a list of numbers")
-    return np.asarray(values, dtype=float)

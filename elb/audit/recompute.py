@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from scipy import stats
 
-from elb.measures.probes import cosine
+from elb.measures.probes import pairwise_cosines
+from elb.measures.stats import permutation_summary
 
 # --- generic invariants -------------------------------------------------------------------------------------
 
@@ -22,7 +23,8 @@ def is_multiple_of(value: float, denominators: Iterable[int], tol: float = 1e-6)
 def auroc_denominators(n_total: int) -> list[int]:
     """Every 2 * n_pos * n_neg a held-out set of n_total texts can have (ties give half-steps; balanced first)."""
     half = n_total // 2
-    return sorted({2 * p * (n_total - p) for p in range(1, n_total)}, key=lambda d: abs(d - 2 * half * (n_total - half)))
+    balanced = 2 * half * (n_total - half)
+    return sorted({2 * p * (n_total - p) for p in range(1, n_total)}, key=lambda d: abs(d - balanced))
 
 
 def on_grid(values: Iterable[float], grid: Sequence[float], tol: float = 1e-9) -> list[float]:
@@ -35,14 +37,6 @@ def linear_grid(low: float, high: float, points: int) -> list[float]:
 
 
 # --- ELB Phase 1 --------------------------------------------------------------------------------------------
-
-
-def effective_rank_from_variance(cumulative: Sequence[float], threshold: float) -> int:
-    """Smallest k whose cumulative explained variance reaches the threshold."""
-    for k, value in enumerate(cumulative, 1):
-        if value >= threshold:
-            return k
-    raise ValueError("threshold never reached")
 
 
 def phase1_aggregates(bandwidths: Sequence[float], controls: Sequence[float], agreements: Sequence[bool],
@@ -64,26 +58,23 @@ def sae_agrees(sae_features: float, pca_rank: float, within: float = 0.2) -> boo
 
 
 def describe(values: Sequence[float]) -> dict[str, float]:
+    """Mean, sample SD (the analysis file's `stdev`), min and max."""
     v = np.asarray(values, dtype=float)
-    return {"mean": float(v.mean()), "stdev": float(np.std(v, ddof=1)) if v.size > 1 else float("nan"),
-            "min": float(v.min()), "max": float(v.max()), "range": float(v.max() - v.min())}
+    return {"mean": float(v.mean()), "stdev": sd_by_ddof(v)[1], "min": float(v.min()), "max": float(v.max())}
 
 
 # --- ELB Phase 2 --------------------------------------------------------------------------------------------
 
 
-def row_cosines(vectors: dict[str, Sequence[float]], order: Sequence[str] = ("cognitive", "affective", "instrumental")
-                ) -> dict[str, float]:
-    """Cosines between probe weight rows, keyed like the published separation_metrics."""
-    arrays = {name: np.asarray(vectors[name], dtype=float) for name in order}
-    return {f"cosine_{a}_{b}": cosine(arrays[a], arrays[b])
-            for i, a in enumerate(order) for b in order[i + 1:]}
+def row_cosines(vectors: dict[str, np.ndarray]) -> dict[str, float]:
+    """Cosines between probe weight rows, keyed like the published separation_metrics ("cosine_a_b")."""
+    return {f"cosine_{pair}": value for pair, value in pairwise_cosines(vectors).items()}
 
 
-def accuracy_from_report(report: dict[str, dict[str, float]], classes: Sequence[str]) -> tuple[float, int]:
-    """Accuracy and test size from an sklearn classification_report (recall x support per class)."""
-    correct = sum(report[c]["recall"] * report[c]["support"] for c in classes)
-    total = sum(report[c]["support"] for c in classes)
+def accuracy_from_report(classes: Sequence[tuple[float, float]]) -> tuple[float, int]:
+    """Accuracy and test size from an sklearn classification_report's (recall, support) per class."""
+    correct = sum(recall * support for recall, support in classes)
+    total = sum(support for _, support in classes)
     return float(correct / total), int(round(total))
 
 
@@ -126,15 +117,22 @@ def cluster_sizes(distributions: Sequence[dict[str, float]], type_counts: dict[s
     return search(0, total, [])
 
 
-def null_summary(observed: float, null: Sequence[float]) -> dict[str, float]:
-    """z of observed against the null (SD with ddof 0 and 1), share of null >= observed, percentile rank."""
-    v = np.asarray(null, dtype=float)
-    mean, sd0, sd1 = float(v.mean()), float(v.std(ddof=0)), float(v.std(ddof=1)) if v.size > 1 else float("nan")
-    return {"mean": mean, "sd_ddof0": sd0, "sd_ddof1": sd1, "n": int(v.size),
-            "z_ddof0": (observed - mean) / sd0 if sd0 > 0 else float("nan"),
-            "z_ddof1": (observed - mean) / sd1 if sd1 > 0 else float("nan"),
-            "share_null_ge_observed": float(np.mean(v >= observed)),
-            "percentile_rank": float(stats.percentileofscore(v, observed, kind="weak"))}
+def sd_by_ddof(values: Sequence[float]) -> dict[int, float]:
+    """Population (ddof 0) and sample (ddof 1) SD."""
+    v = np.asarray(values, dtype=float)
+    return {0: float(v.std()), 1: float(v.std(ddof=1)) if v.size > 1 else float("nan")}
+
+
+def null_z(observed: float, null: Sequence[float]) -> dict[int, float]:
+    """z of `observed` against the null with its population SD (elb.measures.stats, as published) and sample SD."""
+    summary = permutation_summary(observed, np.asarray(null, dtype=float))
+    sd = sd_by_ddof(null)[1]
+    return {0: summary["z"], 1: (observed - summary["null_mean"]) / sd if sd > 0 else float("nan")}
+
+
+def matching_ddof(by_ddof: dict[int, float], stored: float, tol: float) -> int | None:
+    """Which SD convention gives the stored value (a stored SD, or a z computed with it); None if neither."""
+    return next((ddof for ddof, value in by_ddof.items() if abs(value - stored) <= tol), None)
 
 
 def first_layer_reaching(values: Sequence[float], threshold: float, layers: Sequence[int] | None = None) -> int | None:

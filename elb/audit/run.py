@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from elb.audit import eip, elb_council, elb_phase1, elb_phase2
-from elb.audit.base import Audit
+from elb.audit.base import Audit, published_texts
 from elb.audit.files import Repo
 from elb.audit.rows import SKIPPED, UNSUPPORTED, Row, validate_rows
 from elb.claims.model import Claim
@@ -21,7 +21,8 @@ AUDITORS: dict[str, list[tuple[Callable[[Audit], None], Study]]] = {
 }
 
 
-def audit_study(study: str, root: Path | None, claims: list[Claim]) -> tuple[list[Row], dict[str, str]]:
+def audit_study(study: str, root: Path | None, claims: list[Claim], texts: dict[str, dict[str, str]]
+                ) -> tuple[list[Row], dict[str, str]]:
     """Rows for every claim of one study: from the auditors, or SKIPPED/UNSUPPORTED with the reason."""
     mine = {c.id: c for c in claims if c.study == study}
     if root is None:
@@ -33,7 +34,7 @@ def audit_study(study: str, root: Path | None, claims: list[Claim]) -> tuple[lis
         return [Row(study, c.id, "-", "repository", None, None, SKIPPED, str(root), f"{root} is not a directory")
                 for c in mine.values()], {}
     for auditor, part in AUDITORS[study]:
-        audit = Audit(study, repo, mine, part)
+        audit = Audit(study, repo, mine, part, texts)
         auditor(audit)
         rows.extend(audit.evidence())
     covered = {r.claim_id for r in rows}
@@ -45,11 +46,11 @@ def audit_study(study: str, root: Path | None, claims: list[Claim]) -> tuple[lis
 
 def run_evidence(elb_repo: Path | None, eip_repo: Path | None, reports_dir: Path) -> Path:
     """Audit the given repositories against every registry claim; returns the path of reports/evidence.json."""
-    claims = load_registry()
+    claims, texts = load_registry(), published_texts()
     rows: list[Row] = []
     files: dict[str, dict[str, str]] = {}
     for study, root in (("ELB", elb_repo), ("EIP", eip_repo)):
-        study_rows, read = audit_study(study, Path(root) if root else None, claims)
+        study_rows, read = audit_study(study, Path(root) if root else None, claims, texts)
         rows += study_rows
         files[study] = read
     provenance = {**base_provenance(seed=0), "repositories": {"ELB": str(elb_repo) if elb_repo else None,

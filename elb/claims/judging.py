@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from elb.artifacts import read_measurements, read_seed_spread
 from elb.claims.model import Claim
@@ -10,17 +11,32 @@ from elb.claims.registry import load_registry
 from elb.claims.tolerance import Tolerance, derive_tolerance
 from elb.claims.verdict import VERDICTS, Verdict, judge
 from elb.config import Params
+from elb.datasets.spec import TRIPLETS
 from elb.measures.catalogue import known_quantities
+from elb.measures.measurement import Measurement
 from elb.provenance import MeasurementProvenance
+
+
+BUNDLED = Path(__file__).resolve().parents[2] / "data" / "bundled"
+
+
+def dataset_label(data_dir: Path, hashes: dict[str, str]) -> str:
+    """Which data a verdict stands on: our bundled set or another folder, with the triplet file's sha256."""
+    kind = ("bundled (our own writing, length-balanced)" if Path(data_dir).resolve() == BUNDLED
+            else f"folder {data_dir}")
+    digest = hashes.get(TRIPLETS.filename, "unknown")
+    return f"{kind}; {TRIPLETS.filename} sha256 {digest[:12]}"
 
 
 @dataclass(frozen=True)
 class Judgement:
-    """Every claim with its verdict, for one model's measurements."""
+    """Every claim with its verdict, for one model's measurements and one dataset."""
 
     claims: list[Claim]
     verdicts: list[Verdict]
     provenance: MeasurementProvenance
+    dataset: str
+    measurements: dict[str, Measurement]
 
     @property
     def model(self) -> str:
@@ -37,7 +53,7 @@ class Judgement:
 def _tolerance(claim: Claim, spread: dict[str, list[float]], params: Params) -> Tolerance | None:
     if claim.decide_by != "prediction" or claim.quantity not in spread:
         return None
-    return derive_tolerance(spread[claim.quantity], params.claims.prediction_confidence)
+    return derive_tolerance(spread[claim.quantity], params.claims.prediction_confidence, claim.decimals)
 
 
 def judge_all(params: Params) -> Judgement:
@@ -46,5 +62,6 @@ def judge_all(params: Params) -> Judgement:
     measurements, provenance = read_measurements(params.artifacts_dir / "measurements.json")
     spread = read_seed_spread(params.artifacts_dir / "seed_spread.json")
     model = provenance.activations.model.model
-    verdicts = [judge(c, measurements, model, _tolerance(c, spread, params)) for c in claims]
-    return Judgement(claims, verdicts, provenance)
+    dataset = dataset_label(params.data_dir, provenance.activations.data)
+    verdicts = [judge(c, measurements, model, _tolerance(c, spread, params), dataset) for c in claims]
+    return Judgement(claims, verdicts, provenance, dataset, measurements)

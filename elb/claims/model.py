@@ -32,6 +32,8 @@ class Claim(BaseModel):
         "interval", description="interval: a qualitative boundary; prediction: reproduce a published number within "
                                 "its derived prediction interval; permutation: against the measurement's own null.")
     alpha: float = Field(0.05, gt=0, lt=1, description="Level of the permutation test.")
+    decimals: int | None = Field(None, ge=0, description="Decimals of the published number as written (0.981: 3); "
+                                                         "half a unit of its last digit joins a derived tolerance.")
     published: dict[str, float] = Field(default_factory=dict, description="Published value per published model id.")
     scope: Literal["any_model", "published_models"] = "any_model"
     method: Literal["reproduction", "reimplementation"]
@@ -40,6 +42,8 @@ class Claim(BaseModel):
                                                     "Measured claims show the catalogue's pins instead.")
     null_satisfies: str | None = Field(None, description="Declares that shuffled labels also satisfy the criterion, "
                                                          "and says what the claim then tests.")
+    data_dependence: str | None = Field(None, description="How the claim's meaning depends on a property of the "
+                                                          "published data (shown beside every verdict).")
     not_measured: str | None = Field(None, description="Why the model-side measurement is absent (then SKIPPED).")
     notes: str = ""
 
@@ -54,6 +58,8 @@ class Claim(BaseModel):
                              "scope published_models")
         if self.comparator != "within" and self.quantity is not None and self.threshold is None:
             raise ValueError(f"comparator {self.comparator!r} needs a threshold")
+        if self.decimals is not None and self.decide_by != "prediction":
+            raise ValueError("`decimals` (the published number's rounding) applies to decide_by prediction only")
         if self.decide_by == "permutation" and self.comparator not in (">", "<"):
             raise ValueError("permutation decisions need a one-sided comparator (> or <)")
         return self

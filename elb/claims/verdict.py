@@ -40,6 +40,7 @@ class Verdict:
     criterion: str = ""
     measured: dict[str, Any] = field(default_factory=dict)
     tolerance: dict[str, Any] | None = None
+    dataset: str = ""  # the data the verdict stands on
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,10 +133,10 @@ def _null_satisfies(claim: Claim, m: Measurement, model: str, tolerance: Toleran
 
 
 def judge(claim: Claim, measurements: dict[str, Measurement], model: str,
-          tolerance: Tolerance | None = None) -> Verdict:
-    """One claim's verdict for the model the measurements came from."""
+          tolerance: Tolerance | None = None, dataset: str = "") -> Verdict:
+    """One claim's verdict for the model (and dataset) the measurements came from."""
     base = Verdict(claim.id, "SKIPPED", model, claim.quantity or "-", "", criterion(claim, model, tolerance),
-                   tolerance=tolerance.row() if tolerance else None)
+                   tolerance=tolerance.row() if tolerance else None, dataset=dataset)
     if claim.quantity is None:
         base.reason = f"not measured by the harness yet: {claim.not_measured}"
         return base

@@ -29,10 +29,11 @@ def _subset_problems(texts: pd.DataFrame, params: Params) -> Iterator[str]:
     from elb.measures.catalogue import SUBSETS  # imports torch: only once params and data have loaded
 
     for subset in SUBSETS.values():
-        wanted, have = subset.size(params), _items(texts, subset.dataset)
-        if wanted is not None and wanted > have:
-            yield (f"analysis.validation.{subset.limit} = {wanted} needs {wanted} {subset.dataset} items; "
-                   f"the data have {have}")
+        for dataset in subset.datasets:
+            wanted, have = subset.size(params), _items(texts, dataset)
+            if wanted is not None and wanted > have:
+                yield (f"analysis.validation.{subset.limit} = {wanted} needs {wanted} {dataset} items; "
+                       f"the data have {have}")
 
 
 def _fold_problems(texts: pd.DataFrame, params: Params) -> Iterator[str]:

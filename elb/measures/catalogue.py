@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 from elb.activations.pooling import POOLINGS
 from elb.config import AnalysisConfig, Params
 from elb.datasets.formatting import TEMPLATES
-from elb.datasets.spec import EMPATHY_TYPES, NON_EMPATHY, TRIPLETS
-from elb.measures import phase2
+from elb.datasets.spec import EMPATHY_TYPES, NON_EMPATHY, SPECS, TRIPLETS
+from elb.measures import council, phase2, sae
 from elb.measures.measurement import Measurement
 
 TextSet = Literal["pipeline", "validation"]
@@ -29,34 +29,37 @@ LAYER_TAG = "{layer}"  # in a quantity name: expands to L<published layer> for e
 
 @dataclass(frozen=True)
 class Subset:
-    """A named slice of the texts table: one dataset, its labels, and an optional params cap on its items."""
+    """A named slice of the texts table: its datasets (file order), labels, and an optional params cap on the items."""
 
-    dataset: str
+    datasets: tuple[str, ...]
     classes: tuple[str, ...]
-    limit: str | None  # field of analysis.validation capping the items, taken in file order
+    limit: str | None  # field of analysis.validation capping the items of each dataset, taken in file order
     description: str
 
     def size(self, params: Params) -> int | None:
         return getattr(params.analysis.validation, self.limit) if self.limit else None
 
     def select(self, texts: pd.DataFrame, params: Params) -> pd.DataFrame:
-        """The subset's rows; an error naming the param when the data has fewer items than it asks for."""
-        rows = texts[texts["dataset"] == self.dataset]
+        """The subset's rows; an error naming the param when a dataset has fewer items than it asks for."""
+        rows = texts[texts["dataset"].isin(self.datasets)]
         wanted = self.size(params)
         if wanted is None:
             return rows
-        if rows["position"].nunique() < wanted:
-            raise ValueError(f"analysis.validation.{self.limit} = {wanted} needs {wanted} {self.dataset} items; "
-                             f"the data has {rows['position'].nunique()}")
+        for dataset, items in rows.groupby("dataset")["position"].nunique().items():
+            if items < wanted:
+                raise ValueError(f"analysis.validation.{self.limit} = {wanted} needs {wanted} {dataset} items; "
+                                 f"the data has {items}")
         return rows[rows["position"] < wanted]
 
 
 SUBSETS: dict[str, Subset] = {
-    "triplets": Subset(TRIPLETS.name, EMPATHY_TYPES, None, "every triplet"),
-    "first_triplets": Subset(TRIPLETS.name, EMPATHY_TYPES, "n_triplets", "the first n_triplets triplets"),
-    "auroc_triplets": Subset(TRIPLETS.name, EMPATHY_TYPES, "auroc_triplets", "the first auroc_triplets triplets"),
-    "controls": Subset(NON_EMPATHY.name, NON_EMPATHY.text_fields, "n_controls",
+    "triplets": Subset((TRIPLETS.name,), EMPATHY_TYPES, None, "every triplet"),
+    "first_triplets": Subset((TRIPLETS.name,), EMPATHY_TYPES, "n_triplets", "the first n_triplets triplets"),
+    "auroc_triplets": Subset((TRIPLETS.name,), EMPATHY_TYPES, "auroc_triplets", "the first auroc_triplets triplets"),
+    "controls": Subset((NON_EMPATHY.name,), NON_EMPATHY.text_fields, "n_controls",
                        "the first n_controls non-empathy controls"),
+    "all_texts": Subset(tuple(spec.name for spec in SPECS), tuple(f for spec in SPECS for f in spec.text_fields), None,
+                        "every text of the three datasets (triplets, non-empathy, valence-stripped), nine response types"),
 }
 
 
@@ -154,6 +157,30 @@ CATALOGUE: tuple[Measure, ...] = (
             Inputs("validation", "last_token", "validation.layer", "first_triplets"),
             ("null.length_z", "null.empathy_z_vs_length_null"),
             phase2.length_control, (*_VALIDATION, "null_test.length_permutations"), spread=True),
+    Measure("pipeline_a", "SAE (ReLU encoder, linear decoder, loss MSE + l1 x mean|code|, minibatch Adam) on every "
+            "text; k-means on its codes for k = k_min..k_max, best k by silhouette, purity over the nine response "
+            "types, published convergence rule (level 0 WEAK, 1 MODERATE, 2 STRONG); the theoretical_k centroids "
+            "decoded (minus the decoded mean code) and matched one-to-one (Hungarian) to pipeline B's probe weight "
+            "rows (its split and settings, raw activations), mean matched cosine against shuffled cluster labels",
+            Inputs("pipeline", "mean_with_padding", "pipeline_b.layer", "all_texts"),
+            ("pipeline_a.best_k", "pipeline_a.silhouette", "pipeline_a.purity", "pipeline_a.convergence_level",
+             "pipeline_a.centroid_probe_cosine"),
+            sae.pipeline_a, ("pipeline_a.features", "pipeline_a.l1", "pipeline_a.lr", "pipeline_a.batch_size",
+                             "pipeline_a.epochs", "pipeline_a.k_min", "pipeline_a.k_max", "pipeline_a.n_init",
+                             "pipeline_a.theoretical_k", "pipeline_b.epochs", "pipeline_b.lr",
+                             "null_test.permutations"), spread=True),
+    Measure("council", "declared reimplementation of council rounds 1 and 3: multinomial logistic probes by stratified "
+            "K-fold CV; d' (out-of-fold scores, class vs rest over the pooled SD, mean over classes), probe agreement "
+            "(mean cosine between fold probes), k-means purity, one-vs-rest AUROC; each against shuffled labels; the "
+            "same on length terciles and on activations with length regressed out of every dimension (retention = "
+            "mean residualized / original ratio; length R^2 over dimensions)",
+            Inputs("validation", "last_token", "validation.layer", "first_triplets"),
+            (*(f"council.{labels}.{metric}" for labels in ("empathy", "length", "residualized")
+               for metric in council.METRICS),
+             "council.residualized.retention", "council.length_r2_mean", "council.length_r2_max"),
+            council.rounds_one_and_three, ("council.cv_folds", "council.n_init", "validation.C",
+                                           "validation.max_iter", "null_test.permutations",
+                                           "null_test.length_permutations")),
 )
 
 
@@ -190,3 +217,12 @@ def method_pins(measure: Measure, params: Params) -> dict[str, str]:
         "settings": ", ".join(f"{path}={_setting(params.analysis, path)}" for path in measure.settings),
         "seed": str(params.seed),
     }
+
+
+def quantities_table(params: Params) -> str:
+    """The catalogue as a Markdown table (the README's list of quantities is this, checked by a test)."""
+    lines = ["| quantity | measure | text set / pooling / layer / subset |", "|---|---|---|"]
+    for quantity, measure in known_quantities(params).items():
+        i = measure.inputs
+        lines.append(f"| `{quantity}` | {measure.name} | {i.text_set} / {i.pooling} / {i.layers} / {i.subset} |")
+    return "\n".join(lines)

@@ -1,14 +1,21 @@
 """Length confound: per-group length means and the chi-square of group x length tercile."""
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from scipy.stats import chi2_contingency
 
+LongFrom = Literal["p66", "above_p66"]
 
-def length_terciles(lengths: np.ndarray) -> np.ndarray:
-    """0/1/2 by the 33rd and 66th percentiles of the lengths (published rule)."""
+
+def length_terciles(lengths: np.ndarray, long_from: LongFrom = "p66") -> np.ndarray:
+    """0/1/2 = short/medium/long by np.percentile 33 and 66 of the lengths: `<= p33` short, then long from p66
+    itself (published `>= p66`) or, with "above_p66", only above it (our earlier rule)."""
+    lengths = np.asarray(lengths, dtype=float)
     low, high = np.percentile(lengths, [33, 66])
-    return np.digitize(lengths, [low, high], right=True)
+    long = lengths >= high if long_from == "p66" else lengths > high
+    return np.where(lengths <= low, 0, np.where(long, 2, 1))
 
 
 def tercile_chi_square(groups: np.ndarray, lengths: np.ndarray) -> dict:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import wraps
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -11,16 +12,16 @@ from elb.config import AnalysisConfig
 from elb.measures.length import length_terciles
 from elb.measures.measurement import Measurement
 from elb.measures.probes import (
-    cross_validated_scores, one_vs_rest_coefficients, pairwise_cosines,
-    softmax_probabilities, standardizer, train_softmax_probe,
+    convergence_summary, cross_validated_auroc, one_vs_rest_coefficients, pairwise_cosines, recording_fits,
+    softmax_probabilities, standardizer, threads_in_effect, train_softmax_probe,
 )
 from elb.measures.stats import (
-    auroc_interval, binary_auroc, clopper_pearson, macro_auroc, percentile_interval,
-    permutation_summary, stratified_resample,
+    auroc_interval, clopper_pearson, macro_auroc, percentile_interval, permutation_summary, stratified_resample,
 )
 
 LENGTH_LABELS = np.array(["short", "medium", "long"])
 Cosines = dict[str, float]
+MeasureFunction = Callable[..., list[Measurement]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,18 @@ class Probed:
 
     def relabel(self, labels: np.ndarray, classes: tuple[str, ...]) -> "Probed":
         return Probed(self.features, labels, classes, self.inputs, self.lengths)
+
+
+def _records_convergence(measure: MeasureFunction) -> MeasureFunction:
+    """`measure` with, in each Measurement's details, how the solvers of every probe fit behind it ended
+    (`elb.measures.probes.convergence_summary`) and the threads they ran on."""
+    @wraps(measure)
+    def recorded(*args, **kwargs) -> list[Measurement]:
+        with recording_fits() as fits:
+            out = measure(*args, **kwargs)
+        solver = {"convergence": convergence_summary(fits), "threads": threads_in_effect()}
+        return [replace(m, details={**m.details, **solver}) for m in out]
+    return recorded
 
 
 def _interval_measure(quantity: str, value: float, samples: np.ndarray, cfg: AnalysisConfig, n: int, inputs: str,
@@ -62,7 +75,8 @@ def _with_null(measurement: Measurement, null: np.ndarray, how: str) -> Measurem
     summary = permutation_summary(measurement.value, null)
     return Measurement(**{**measurement.row(), "p_above": summary["p_above"], "p_below": summary["p_below"],
                           "null_mean": summary["null_mean"], "null_sd": summary["null_sd"],
-                          "null_n": summary["null_n"], "details": {**measurement.details, "null_from": how}})
+                          "null_n": summary["null_n"],
+                          "details": {**measurement.details, "null_from": how, "null_values": null.tolist()}})
 
 
 def _prepare(features: np.ndarray, fit_rows: np.ndarray, cfg: AnalysisConfig) -> np.ndarray:
@@ -72,6 +86,7 @@ def _prepare(features: np.ndarray, fit_rows: np.ndarray, cfg: AnalysisConfig) ->
     return (features - mean) / scale
 
 
+@_records_convergence
 def pipeline_b(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement]:
     """3-class linear probe: held-out accuracy and macro AUROC, and the cosines between its weight rows."""
     pb = cfg.pipeline_b
@@ -150,9 +165,12 @@ def _z_measure(quantity: str, observed: float, null: np.ndarray, n: int, inputs:
                        f"bootstrap of the {len(null)} null values (Monte Carlo error of z; {cfg.confidence:.0%})",
                        n, inputs, p_above=summary["p_above"], p_below=summary["p_below"],
                        null_mean=summary["null_mean"], null_sd=summary["null_sd"], null_n=summary["null_n"],
-                       details={"observed_mean_cosine": observed, "null_from": how, **details})
+                       details={"observed_mean_cosine": observed, "null_from": how,
+                                "null_z_values": ((null - summary["null_mean"]) / summary["null_sd"]).tolist(),
+                                **details})
 
 
+@_records_convergence
 def ovr_with_null(prefix: str, z_quantity: str, data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement]:
     """One-vs-rest probes fit on all texts: coefficient cosines (bootstrapped), and their own shuffled-label null.
 
@@ -171,8 +189,10 @@ def ovr_with_null(prefix: str, z_quantity: str, data: Probed, cfg: AnalysisConfi
                        cfg, seed, null_how)]
 
 
+@_records_convergence
 def pairwise_auroc(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement]:
-    """AUROC of each subtype pair from out-of-fold logistic scores; the minimum over pairs for the claim."""
+    """Cross-validated AUROC of each subtype pair (fold semantics: analysis.validation.auroc_folds, published by
+    default); the minimum over pairs for the claim."""
     v = cfg.validation
     out = []
     for i, a in enumerate(data.classes):
@@ -180,10 +200,10 @@ def pairwise_auroc(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measure
             rows = np.flatnonzero(np.isin(data.labels, [a, b]))
             positive = (data.labels[rows] == a).astype(int)
             x = _prepare(data.features, rows, cfg)[rows]
-            scores = cross_validated_scores(x, positive, v.cv_folds, v.C, v.max_iter, seed)
-            out.append(_auroc_measure(f"validation.auroc_{a}_vs_{b}", binary_auroc(scores, positive),
-                                      int(positive.sum()), int(len(positive) - positive.sum()), cfg, data.inputs,
-                                      folds=v.cv_folds))
+            value, per_fold = cross_validated_auroc(x, positive, v.cv_folds, v.C, v.max_iter, seed, v.auroc_folds)
+            out.append(_auroc_measure(f"validation.auroc_{a}_vs_{b}", value, int(positive.sum()),
+                                      int(len(positive) - positive.sum()), cfg, data.inputs, folds=v.cv_folds,
+                                      auroc_folds=v.auroc_folds, fold_aurocs=per_fold))
     worst = min(out, key=lambda m: m.value)
     out.append(Measurement("validation.min_pairwise_auroc", worst.value, min(m.ci_low for m in out),
                            min(m.ci_high for m in out), f"minimum of the pairwise intervals ({worst.interval})",
@@ -191,6 +211,7 @@ def pairwise_auroc(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measure
     return out
 
 
+@_records_convergence
 def layer_sweep(by_layer: dict[int, Probed], cfg: AnalysisConfig, seed: int) -> list[Measurement]:
     """Cognitive-vs-affective one-vs-rest cosine at each swept (published) layer, and its maximum over layers.
 
@@ -223,6 +244,7 @@ def layer_sweep(by_layer: dict[int, Probed], cfg: AnalysisConfig, seed: int) -> 
     return [*out, _with_null(largest, np.max(np.vstack(list(nulls.values())), axis=0), null_how)]
 
 
+@_records_convergence
 def length_control(empathy: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement]:
     """Mean one-vs-rest cosine of response-length tercile labels against their own shuffled-label null."""
     if empathy.lengths is None:

@@ -1,12 +1,71 @@
-"""Linear probes on activations and the geometry of their weights."""
+"""Linear probes on activations, the geometry of their weights, and how their solvers ended."""
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from itertools import combinations
+from typing import Any, Literal
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_info
+
+AurocFolds = Literal["published", "pooled_shuffled"]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How one probe fit's solver ended."""
+
+    solver: str
+    max_iter: int  # iteration limit (epochs for full-batch Adam)
+    converged: bool | None  # None: fixed-epoch Adam has no stopping rule to meet
+    final_loss: float | None = None
+
+
+_FITS: ContextVar[list[Fit] | None] = ContextVar("probe_fits", default=None)
+
+
+@contextmanager
+def recording_fits() -> Iterator[list[Fit]]:
+    """Collect how every probe fit made inside the block ended."""
+    fits: list[Fit] = []
+    token = _FITS.set(fits)
+    try:
+        yield fits
+    finally:
+        _FITS.reset(token)
+
+
+def _record(fit: Fit) -> None:
+    fits = _FITS.get()
+    if fits is not None:
+        fits.append(fit)
+
+
+def convergence_summary(fits: Sequence[Fit]) -> dict[str, Any]:
+    """Fits, how many stopped at their limit unconverged (None for Adam: no rule) and the limit; for Adam, the
+    final training cross-entropy of the first fit (the probe the values come from) and the largest over all fits."""
+    judged = [fit.converged for fit in fits if fit.converged is not None]
+    summary: dict[str, Any] = {"solver": "/".join(sorted({fit.solver for fit in fits})), "fits": len(fits),
+                               "not_converged": judged.count(False) if judged else None,
+                               "max_iter": max((fit.max_iter for fit in fits), default=None)}
+    losses = [fit.final_loss for fit in fits if fit.final_loss is not None]
+    if losses:
+        summary |= {"final_loss": losses[0], "max_final_loss": max(losses)}
+    return summary
+
+
+def threads_in_effect() -> int:
+    """The most threads any numeric library (torch, BLAS, OpenMP) may use now: fits' float results depend on it."""
+    return max([torch.get_num_threads(), *(pool["num_threads"] for pool in threadpool_info())])
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -40,6 +99,8 @@ def train_softmax_probe(features: np.ndarray, labels: np.ndarray, n_classes: int
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(layer(x), y).backward()
         optimizer.step()
+    with torch.no_grad():
+        _record(Fit("adam", epochs, None, float(torch.nn.functional.cross_entropy(layer(x), y))))
     return layer.weight.detach().numpy().astype(np.float64), layer.bias.detach().numpy().astype(np.float64)
 
 
@@ -50,23 +111,44 @@ def softmax_probabilities(features: np.ndarray, weight: np.ndarray, bias: np.nda
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def logistic_probe(features: np.ndarray, target: np.ndarray, C: float, max_iter: int,
+                   seed: int) -> LogisticRegression:
+    """A fitted lbfgs logistic probe (binary, or multinomial for more classes). How it ended is recorded, its
+    ConvergenceWarning not printed: unconverged when the solver warned or used all `max_iter` iterations."""
+    probe = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        probe.fit(features, target)
+    warned = False
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            warned = True
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    _record(Fit("lbfgs", max_iter, not warned and int(np.max(probe.n_iter_)) < max_iter))
+    return probe
+
+
 def one_vs_rest_coefficients(features: np.ndarray, labels: np.ndarray, classes: list[str], C: float,
                              max_iter: int, seed: int) -> dict[str, np.ndarray]:
     """A separate binary logistic probe per class (class vs the rest); their coefficient vectors."""
-    coefficients = {}
-    for name in classes:
-        probe = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
-        probe.fit(features, (labels == name).astype(int))
-        coefficients[name] = probe.coef_[0].copy()
-    return coefficients
+    return {name: logistic_probe(features, (labels == name).astype(int), C, max_iter, seed).coef_[0].copy()
+            for name in classes}
 
 
-def cross_validated_scores(features: np.ndarray, positive: np.ndarray, folds: int, C: float, max_iter: int,
-                           seed: int) -> np.ndarray:
-    """Out-of-fold decision scores of a binary logistic probe (stratified K-fold)."""
-    scores = np.empty(len(positive))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+def cross_validated_auroc(features: np.ndarray, positive: np.ndarray, folds: int, C: float, max_iter: int,
+                          seed: int, how: AurocFolds = "published") -> tuple[float, list[float]]:
+    """AUROC of a binary logistic probe by stratified K-fold CV, and the AUROC of each fold.
+
+    published: sklearn's `cross_val_score(LogisticRegression(...), X, y, cv=folds, scoring="roc_auc")`, i.e.
+    unshuffled stratified folds and the mean of the per-fold AUROCs. pooled_shuffled: folds shuffled with `seed`,
+    one AUROC of the pooled out-of-fold decision scores.
+    """
+    shuffled = how == "pooled_shuffled"
+    splitter = StratifiedKFold(n_splits=folds, shuffle=shuffled, random_state=seed if shuffled else None)
+    scores, per_fold = np.empty(len(positive)), []
     for train, test in splitter.split(features, positive):
-        probe = LogisticRegression(C=C, max_iter=max_iter, random_state=seed).fit(features[train], positive[train])
+        probe = logistic_probe(features[train], positive[train], C, max_iter, seed)
         scores[test] = probe.decision_function(features[test])
-    return scores
+        per_fold.append(float(roc_auc_score(positive[test], scores[test])))
+    return (float(roc_auc_score(positive, scores)) if shuffled else float(np.mean(per_fold))), per_fold

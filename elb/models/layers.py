@@ -1,4 +1,5 @@
-"""Layer conventions and the mapping of published layer numbers onto another model by relative depth.
+"""Layer conventions, and where a published layer number lands on the audited model: by relative depth on a
+model the studies did not run, at the study's own absolute layer on one they did.
 
 `resid_post[L]` is TransformerLens `blocks.L.hook_resid_post`, the output of block L, which equals
 Hugging Face `hidden_states[L + 1]` for L < n_layers - 1 (HF applies the final norm to its last entry).
@@ -20,6 +21,7 @@ class LayerRef:
     published_n_layers: int
     mapped: int
     n_layers: int
+    mapping: str = "relative depth"
 
     @property
     def block(self) -> int:
@@ -33,7 +35,7 @@ class LayerRef:
         return f"blocks.{self.block}.hook_resid_post"
 
     def describe(self) -> str:
-        return (f"{self.convention}[{self.published}] of {self.published_n_layers} layers -> "
+        return (f"{self.convention}[{self.published}] of {self.published_n_layers} layers -> {self.mapping} -> "
                 f"{self.convention}[{self.mapped}] of {self.n_layers} ({self.hook_name})")
 
 
@@ -45,3 +47,14 @@ def map_layer(published: int, published_n_layers: int, n_layers: int,
     upper = n_layers - 1 if convention == "resid_post" else n_layers
     mapped = min(max(int(published * n_layers / published_n_layers + 0.5), 0), upper)
     return LayerRef(convention, published, published_n_layers, mapped, n_layers)
+
+
+def absolute_layer(published: int, published_n_layers: int, n_layers: int, model_layer: int, model: str,
+                   convention: Convention = "resid_post") -> LayerRef:
+    """On a model the study ran, its own numbering: the study's middle layer (published_n_layers // 2, as ELB
+    Phase 2's n_layers // 2) is `model_layer`, the layer it published for that model; any other layer keeps its
+    number, clamped to the model's valid range."""
+    upper = n_layers - 1 if convention == "resid_post" else n_layers
+    mapped = model_layer if published == published_n_layers // 2 else min(published, upper)
+    return LayerRef(convention, published, published_n_layers, mapped, n_layers,
+                    f"absolute ({model}: published layer {model_layer})")

@@ -1,6 +1,7 @@
 """Load a causal LM into a TransformerLens TransformerBridge, from a shipped GGUF, a local folder or a hub id."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -16,6 +17,10 @@ from elb.io import write_json
 from elb.models.registry import CHUNK, SHIPPED, ShippedModel, sha256_of
 
 HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+RESIDUAL = {  # keyed by whether the model uses LayerNorm
+    True: "mean-centred over d_model, as TransformerLens from_pretrained (center_writing_weights) reports it",
+    False: "as computed (RMSNorm: TransformerLens from_pretrained leaves it unchanged)",
+}
 
 
 @dataclass
@@ -23,10 +28,11 @@ class LoadedModel:
     """A booted Bridge plus everything a result needs to say where it came from."""
 
     bridge: Any
-    tokenizer: Any
+    tokenizer: Any  # the Bridge's: TransformerLens reloads it with add_bos_token=True where it can
     hf_model: Any
     n_layers: int
     d_model: int
+    centre_residual: bool = False  # mean-centre resid over d_model, as TransformerLens reports LayerNorm models
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,14 +140,24 @@ def resolve_source(config: ModelConfig) -> tuple[str, dict[str, Any]]:
         return str(source.path), {"source": "local-folder", "path": str(source.path.resolve()),
                                   "weights_sha256": {w.name: cached_sha256(w) for w in weights}}
     digest = cached_sha256(source.path)
+    quantization = gguf_quantization(source.path)
     if source.kind == "local-gguf":
         return str(_convert_gguf(source.path, digest)), {
-            "source": "local-gguf", "weights_file": str(source.path), "weights_sha256": digest}
+            "source": "local-gguf", "weights_file": str(source.path), "weights_sha256": digest,
+            "quantization": quantization}
     shipped = SHIPPED[config.name]
     shipped.verify(digest)
     return str(_convert_gguf(source.path, digest)), {
         "source": "shipped-gguf", "weights_file": source.path.name, "weights_sha256": digest,
-        "package": shipped.install, "chat_template": shipped.chat_template}
+        "quantization": quantization, "package": shipped.install, "chat_template": shipped.chat_template}
+
+
+def checkpoint_quantization(hf_config: Any) -> str:
+    """A folder's or hub checkpoint's own quantization method, else its stored dtype."""
+    quantized = getattr(hf_config, "quantization_config", None)
+    if quantized:
+        return f"{dict(quantized).get('quant_method', 'unknown')}-quantized checkpoint"
+    return f"none ({str(hf_config.dtype).removeprefix('torch.')} checkpoint)"
 
 
 def model_depth(config: ModelConfig) -> int:
@@ -150,7 +166,7 @@ def model_depth(config: ModelConfig) -> int:
 
     source = locate(config)
     if source.kind in ("shipped-gguf", "local-gguf"):
-        return gguf_block_count(source.path)
+        return gguf_metadata(source.path)[0]
     name = str(source.path) if source.path else config.name
     try:
         hf_config = AutoConfig.from_pretrained(name, revision=config.revision,
@@ -162,13 +178,23 @@ def model_depth(config: ModelConfig) -> int:
     return int(hf_config.get_text_config().num_hidden_layers)
 
 
-def gguf_block_count(path: Path) -> int:
-    """`<architecture>.block_count` from a GGUF file's metadata (no tensor is read)."""
-    from gguf import GGUFReader
+@functools.lru_cache(maxsize=8)
+def gguf_metadata(path: Path) -> tuple[int, str]:
+    """Block count and weight type (`general.file_type`: Q4_1, Q4_K_M, F16, ...) from a GGUF's metadata, read
+    once per process (no tensor is read, but parsing a large vocabulary takes seconds)."""
+    from gguf import GGUFReader, LlamaFileType
 
     reader = GGUFReader(path)
     architecture = reader.get_field("general.architecture").contents()
-    return int(reader.get_field(f"{architecture}.block_count").contents())
+    file_type = reader.get_field("general.file_type")
+    kind = LlamaFileType(file_type.contents()).name.removeprefix("MOSTLY_") if file_type else "(type unstated)"
+    return int(reader.get_field(f"{architecture}.block_count").contents()), kind
+
+
+def gguf_quantization(path: Path) -> str:
+    """What the weights were and what loading makes of them, e.g. "GGUF Q4_1 dequantized to float32"."""
+    kind = gguf_metadata(path)[1]
+    return f"GGUF {kind} {'dequantized' if kind.startswith(('Q', 'IQ', 'TQ')) else 'converted'} to float32"
 
 
 def model_identity(config: ModelConfig) -> dict[str, Any]:
@@ -206,7 +232,7 @@ def _hub_error(config: ModelConfig, error: OSError) -> OSError:
 def load_model(config: ModelConfig) -> LoadedModel:
     """Load tokenizer and weights with transformers, then boot a TransformerBridge on the chosen device."""
     from transformer_lens.model_bridge import TransformerBridge
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     from elb.models.device import select_device, select_dtype  # imports torch: not needed to locate a model
 
@@ -215,6 +241,7 @@ def load_model(config: ModelConfig) -> LoadedModel:
     dtype = select_dtype(config.dtype, device)
     hub_kwargs = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
     try:
+        weights.setdefault("quantization", checkpoint_quantization(AutoConfig.from_pretrained(source, **hub_kwargs)))
         tokenizer = AutoTokenizer.from_pretrained(source, **hub_kwargs)
         hf_model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **hub_kwargs).to(device).eval()
     except OSError as error:
@@ -228,6 +255,7 @@ def load_model(config: ModelConfig) -> LoadedModel:
     bridge = TransformerBridge.boot_transformers(source, hf_model=hf_model, tokenizer=tokenizer, device=device)
     if weights["source"] == "hub":
         weights["revision"] = getattr(hf_model.config, "_commit_hash", None) or config.revision
+    centre = bridge.cfg.normalization_type in ("LN", "LNPre")  # where TransformerLens centres writing weights
     provenance = {
         "model": config.name,
         "architecture": type(hf_model).__name__,
@@ -236,7 +264,9 @@ def load_model(config: ModelConfig) -> LoadedModel:
         "dtype": str(dtype).removeprefix("torch."),
         "n_layers": bridge.cfg.n_layers,
         "d_model": bridge.cfg.d_model,
+        "normalization": bridge.cfg.normalization_type,
+        "residual": RESIDUAL[centre],
         "trust_remote_code": config.trust_remote_code,
         "versions": {pkg: version(pkg) for pkg in ("torch", "transformers", "transformer-lens")},
     }
-    return LoadedModel(bridge, tokenizer, hf_model, bridge.cfg.n_layers, bridge.cfg.d_model, provenance)
+    return LoadedModel(bridge, bridge.tokenizer, hf_model, bridge.cfg.n_layers, bridge.cfg.d_model, centre, provenance)

@@ -14,8 +14,9 @@ from elb.claims.judging import Judgement
 from elb.claims.model import Claim
 from elb.config import Params
 from elb.datasets.loaders import validate
-from elb.io import write_json, write_text
+from elb.io import write_json, write_text, write_with
 from elb.measures.catalogue import known_quantities, method_pins
+from elb.report.figures import all_figures
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -61,6 +62,7 @@ def build_context(judgement: Judgement, evidence: list[dict[str, Any]], dataset:
     rows.sort(key=lambda row: row["claim"].quantity is None)  # measured on the model first; stable otherwise
     return {"rows": rows, "summary": judgement.counts(), "provenance": judgement.provenance.model_dump(),
             "model": judgement.model, "dataset": dataset, "confidence": params.analysis.confidence,
+            "data_label": judgement.dataset, "figures": all_figures(judgement),
             "evidence_counts": dict(Counter(e["status"] for e in evidence))}
 
 
@@ -71,11 +73,17 @@ def write_report(folder: Path, judgement: Judgement, evidence: list[dict[str, An
              id_column="claim_id")
     context = build_context(judgement, evidence or [], dataset, params)
     env = _environment()
+    current = {figure.filename for figure in context["figures"]}
+    for stale in (folder / "figures").glob("*.png"):
+        if stale.name not in current:
+            stale.unlink()
+    for figure in context["figures"]:
+        write_with(folder / "figures" / figure.filename, lambda path, data=figure.png: path.write_bytes(data))
     write_text(folder / "claims.html", env.get_template("claims.html.j2").render(**context))
     write_text(folder / "claims.md", env.get_template("claims.md.j2").render(**context))
     write_json(folder / "claims.json", {
-        "model": context["model"], "summary": context["summary"], "provenance": context["provenance"],
-        "dataset": dataset, "evidence_counts": context["evidence_counts"],
+        "model": context["model"], "data": judgement.dataset, "summary": context["summary"],
+        "provenance": context["provenance"], "dataset": dataset, "evidence_counts": context["evidence_counts"],
         "claims": [{**row["claim"].model_dump(), "method_pins": row["pins"], "verdict": row["verdict"].row(),
                     "evidence": row["evidence"]} for row in context["rows"]],
     })

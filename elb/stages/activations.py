@@ -2,23 +2,42 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from elb.activations.extract import extract, hook_names, warn_truncated
+from elb.activations.extract import extract, hook_names, tokenization, warn_truncated
 from elb.activations.parity import check_parity
-from elb.activations.pooling import POOLINGS
 from elb.activations.store import ActivationSet, save_set
 from elb.artifacts import ACTIVATION_INDEX
-from elb.config import load_params
+from elb.config import Params, load_params
 from elb.datasets.formatting import TEMPLATES, format_texts
 from elb.datasets.loaders import load_texts, validate
 from elb.datasets.spec import SPECS
 from elb.io import staged_dir, write_json
-from elb.models.loading import load_model, model_depth
+from elb.measures.catalogue import TextSet
+from elb.models.loading import LoadedModel, load_model, model_depth
 from elb.models.registry import sha256_of
-from elb.plan import activation_sets, blocks_for, layer_refs
+from elb.plan import activation_sets, blocks_for, layer_mapping, layer_refs, poolings_for, stream
 from elb.provenance import base_provenance
+
+
+def stream_rows(texts: pd.DataFrame, text_set: TextSet) -> pd.DataFrame:
+    """The texts of a text set's stream, in the order they are batched (datasets in file order, items in order)."""
+    return texts[texts["dataset"].isin(stream(text_set))]
+
+
+def extract_set(model: LoadedModel, params: Params, rows: pd.DataFrame, text_set: TextSet,
+                provenance: dict[str, Any]) -> tuple[ActivationSet, list[int]]:
+    """One text set's pooled activations (consecutive batches of its stream) and token counts."""
+    formatted = format_texts(rows, text_set)
+    provenance["truncated_texts"][text_set] = warn_truncated(model, formatted, list(rows["text_id"]),
+                                                             params.activations.max_tokens)
+    blocks = blocks_for(params, model.n_layers, text_set)
+    tensors, n_tokens = extract(model, formatted, blocks, params.activations.batch_size,
+                                params.activations.max_tokens, poolings_for(text_set), f"{text_set} texts")
+    return ActivationSet(tensors, list(rows["text_id"]), blocks,
+                         {"text_format": TEMPLATES[text_set], "provenance": provenance}), n_tokens
 
 
 def run(params_path: str = "params.yaml") -> Path:
@@ -33,30 +52,26 @@ def run(params_path: str = "params.yaml") -> Path:
         "model": model.provenance,
         "data": {spec.filename: sha256_of(params.data_dir / spec.filename) for spec in SPECS},
         "layer_convention": "resid_post (TransformerLens blocks.L.hook_resid_post == HF hidden_states[L+1])",
+        "layer_mapping": layer_mapping(params, model.n_layers),
         "layers": {f"L{layer}": ref.describe() for layer, ref in plan.items()},
         "hooks": hook_names(blocks),
         "loader_parity": parity,
-        "poolings": list(POOLINGS),
+        "tokenization": tokenization(model),
+        "poolings": sorted({pooling for name in activation_sets() for pooling in poolings_for(name)}),
+        "streams": {name: list(stream(name)) for name in activation_sets()},
         "batch_size": params.activations.batch_size,
         "max_tokens": params.activations.max_tokens,
-        "bos_added": model.tokenizer("x")["input_ids"][0] == model.tokenizer.bos_token_id,
         "truncated_texts": {},  # per text set, filled as each is extracted
     }
     final = params.artifacts_dir / "activations"
     index = []
     with staged_dir(final) as staging:
-        for name, datasets in activation_sets().items():
-            subset = texts[texts["dataset"].isin(datasets)]
-            set_blocks = blocks_for(params, model.n_layers, name)
-            formatted = format_texts(subset, name)
-            provenance["truncated_texts"][name] = warn_truncated(model.tokenizer, formatted, list(subset["text_id"]),
-                                                                 params.activations.max_tokens)
-            tensors, n_tokens = extract(model, formatted, set_blocks, params.activations.batch_size,
-                                        params.activations.max_tokens, description=f"{name} texts")
-            save_set(staging, name, ActivationSet(tensors, list(subset["text_id"]), set_blocks,
-                                                  {"text_format": TEMPLATES[name], "provenance": provenance}))
-            index.append(pd.DataFrame({"set": name, "row": range(len(subset)), "text_id": subset["text_id"].values,
-                                       "dataset": subset["dataset"].values, "label": subset["label"].values,
+        for name in activation_sets():
+            rows = stream_rows(texts, name)
+            data, n_tokens = extract_set(model, params, rows, name, provenance)
+            save_set(staging, name, data)
+            index.append(pd.DataFrame({"set": name, "row": range(len(rows)), "text_id": rows["text_id"].values,
+                                       "dataset": rows["dataset"].values, "label": rows["label"].values,
                                        "n_tokens": n_tokens}))
         frame = validate(pd.concat(index, ignore_index=True), ACTIVATION_INDEX, staging / "index.csv")
         frame.to_csv(staging / "index.csv", index=False)

@@ -1,6 +1,8 @@
 """DVC stage: every catalogue measurement, from stored activations (no model needed)."""
 from __future__ import annotations
 
+import sys
+
 import json
 from pathlib import Path
 
@@ -64,4 +66,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run()
+    run(*sys.argv[1:])  # optional: another params.yaml

@@ -6,19 +6,21 @@ tracked file that the activations stage depends on; when it comes out unchanged,
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from elb.config import load_params
-from elb.io import write_json
+from elb.io import retract_report, write_json
 from elb.models.loading import model_identity
 
 
 def run(params_path: str = "params.yaml") -> Path:
     params = load_params(params_path)
+    retract_report(params.reports_dir)  # a run is starting: no earlier report may look current
     target = params.artifacts_dir / "model_identity.json"
     write_json(target, model_identity(params.model))
     return target
 
 
 if __name__ == "__main__":
-    run()
+    run(*sys.argv[1:])  # optional: another params.yaml

@@ -1,22 +1,46 @@
 """DVC stage: judge every claim from the stored measurements and write the report (FAILS is a finding, not a crash)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
-from elb.claims.judging import judge_all
-from elb.config import load_params
+from elb.claims.judging import Judgement, judge_all
+from elb.config import Params, load_params
 from elb.report.render import read_optional_json, write_report
+
+
+def check_one_run(params: Params, judgement: Judgement, dataset: dict[str, Any] | None) -> None:
+    """Refuse a report whose parts come from different runs: its dataset section must describe the files the
+    activations were extracted from, and params.yaml must still hold the seed and analysis settings the
+    measurements were made with (the method pins are rendered from params)."""
+    made = judgement.provenance
+    now = {"seed (params.yaml)": params.seed, "analysis (params.yaml)": params.analysis.model_dump(mode="json"),
+           "data files (dataset_report.json)": (dataset or {}).get("sha256")}
+    then = {"seed (params.yaml)": made.seed, "analysis (params.yaml)": made.analysis,
+            "data files (dataset_report.json)": made.activations.data}
+    problems = [f"  {key}: {_difference(then[key], now[key])}" for key in now if then[key] != now[key]]
+    if problems:
+        raise RuntimeError("the stored measurements come from another run than the one described now; run "
+                           "`dvc repro`:\n" + "\n".join(problems))
+
+
+def _difference(then: Any, now: Any) -> str:
+    if isinstance(then, dict) and isinstance(now, dict):
+        return "differs in " + ", ".join(sorted(k for k in then.keys() | now.keys() if then.get(k) != now.get(k)))
+    return f"measured with {then!r}, now {now!r}"
 
 
 def run(params_path: str = "params.yaml") -> Path:
     params = load_params(params_path)
     judgement = judge_all(params)
+    dataset = read_optional_json(params.artifacts_dir / "dataset_report.json")
+    check_one_run(params, judgement, dataset)
     evidence = read_optional_json(params.reports_dir / "evidence.json")
-    write_report(params.reports_dir, judgement, evidence["rows"] if evidence else None,
-                 read_optional_json(params.artifacts_dir / "dataset_report.json"), params)
+    write_report(params.reports_dir, judgement, evidence["rows"] if evidence else None, dataset, params)
     print(judgement.summary_line())
     return params.reports_dir
 
 
 if __name__ == "__main__":
-    run()
+    run(*sys.argv[1:])  # optional: another params.yaml

@@ -1,6 +1,7 @@
 """DVC stage: the catalogue's `spread` measures rerun with seeds seed+1..seed+N, behind each derived tolerance."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from elb.artifacts import write_seed_spread
@@ -28,4 +29,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run()
+    run(*sys.argv[1:])  # optional: another params.yaml

@@ -1,18 +1,21 @@
 """DVC stage: validate the configured datasets and report their length confound."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from elb.artifacts import DATASET_LENGTHS
-from elb.config import load_params
+from elb.config import Params, load_params
 from elb.datasets.loaders import validate
 from elb.datasets.quality import validated_report
-from elb.io import write_json
+from elb.io import retract_report, write_json
 
 
 def run(params_path: str = "params.yaml") -> Path:
+    retract_report(_reports_dir(params_path))  # a run is starting: no earlier report may look current
     params = load_params(params_path)
     report = validated_report(params.data_dir, params)
     target = params.artifacts_dir / "dataset_report.json"
@@ -23,5 +26,13 @@ def run(params_path: str = "params.yaml") -> Path:
     return target
 
 
+def _reports_dir(params_path: str) -> Path:
+    """reports_dir read before validation, so that an invalid params.yaml still retracts the earlier report."""
+    try:
+        return Path(yaml.safe_load(Path(params_path).read_text(encoding="utf-8"))["reports_dir"])
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return Params.model_fields["reports_dir"].default
+
+
 if __name__ == "__main__":
-    run()
+    run(*sys.argv[1:])  # optional: another params.yaml

@@ -1,0 +1,124 @@
+"""Static figures of the report (PNG, embedded as data URIs): each with a caption naming its claim and data."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+
+from elb.claims.judging import Judgement  # noqa: E402
+from elb.claims.model import Claim  # noqa: E402
+from elb.claims.verdict import Verdict  # noqa: E402
+from elb.measures.measurement import Measurement  # noqa: E402
+
+COLOURS = {"HOLDS": "#1a7f37", "FAILS": "#cf222e", "INCONCLUSIVE": "#9a6700", "SKIPPED": "#6e7781",
+           "ERROR": "#8250df"}
+SWEEP = re.compile(r"^(?P<base>.+)@L(?P<layer>\d+)$")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: a file name, a caption, alt text, and the PNG bytes."""
+
+    name: str
+    caption: str
+    alt: str
+    png: bytes
+
+    @property
+    def filename(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", self.name) + ".png"
+
+    @property
+    def uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _measured(judgement: Judgement) -> list[tuple[Claim, Verdict]]:
+    by_id = {c.id: c for c in judgement.claims}
+    return [(by_id[v.claim_id], v) for v in judgement.verdicts if v.measured and v.verdict != "ERROR"]
+
+
+def forest(judgement: Judgement) -> Figure | None:
+    """Measured value with its interval against each claim's boundary (and the band of a derived tolerance)."""
+    rows = [(c, v) for c, v in _measured(judgement) if c.threshold is not None and c.decide_by != "permutation"]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1))
+    for y, (claim, verdict) in enumerate(rows):
+        m = verdict.measured
+        width = verdict.tolerance["half_width"] if verdict.tolerance else 0.0
+        shift = -width if claim.comparator in (">", ">=") else width
+        ax.plot([claim.threshold, claim.threshold], [y - 0.35, y + 0.35], color="#59636e", lw=1)
+        if width:
+            ax.fill_betweenx([y - 0.35, y + 0.35], claim.threshold, claim.threshold + shift, color="#d1d9e0")
+        ax.errorbar(m["value"], y, xerr=[[m["value"] - m["ci_low"]], [m["ci_high"] - m["value"]]], fmt="o",
+                    color=COLOURS[verdict.verdict], capsize=3)
+    ax.set_yticks(range(len(rows)), [c.id for c, _ in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("measured value with its interval; grey line: claim boundary; grey band: derived tolerance")
+    caption = (f"Forest plot of the {len(rows)} measured claims with a boundary, {judgement.model} on "
+               f"{judgement.dataset}. Colour = verdict.")
+    return Figure("forest", caption, caption, _png(fig))
+
+
+def layer_curves(judgement: Judgement) -> list[Figure]:
+    """Each swept quantity (`name@L<layer>`) against the published layer, with its shuffled-label null band."""
+    curves: dict[str, list[tuple[int, Measurement]]] = {}
+    for quantity, m in judgement.measurements.items():
+        if match := SWEEP.match(quantity):
+            curves.setdefault(match["base"], []).append((int(match["layer"]), m))
+    figures = []
+    for base, points in curves.items():
+        points.sort()
+        layers, rows = [layer for layer, _ in points], [m for _, m in points]
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.errorbar(layers, [m.value for m in rows], yerr=[[m.value - m.ci_low for m in rows],
+                                                           [m.ci_high - m.value for m in rows]],
+                    fmt="o-", color="#0969da", capsize=3, label="measured (interval)")
+        if all(m.has_null for m in rows):
+            ax.fill_between(layers, [m.null_mean - 2 * m.null_sd for m in rows],
+                            [m.null_mean + 2 * m.null_sd for m in rows], color="#d1d9e0",
+                            label="shuffled-label null, mean +/- 2 SD")
+        ax.set_xlabel("published layer (of the reference depth), mapped by relative depth")
+        ax.set_ylabel(base.rsplit(".", 1)[-1], fontsize=8)
+        ax.legend(fontsize=8)
+        caption = f"{base} by layer, {judgement.model} on {judgement.dataset}."
+        figures.append(Figure(f"layers-{base}", caption, caption, _png(fig)))
+    return figures
+
+
+def null_histograms(judgement: Judgement) -> list[Figure]:
+    """For every permutation claim: the null distribution and the observed statistic."""
+    figures = []
+    for claim, verdict in _measured(judgement):
+        details = verdict.measured["details"]
+        null = details.get("null_z_values") or details.get("null_values")
+        if claim.decide_by != "permutation" or not null:
+            continue
+        fig, ax = plt.subplots(figsize=(5, 2.8))
+        ax.hist(null, bins=20, color="#8c959f", label=f"null ({len(null)} shuffles)")
+        ax.axvline(verdict.measured["value"], color=COLOURS[verdict.verdict], lw=2, label="observed")
+        ax.set_xlabel(claim.quantity + (" (z units)" if "null_z_values" in details else ""))
+        ax.legend(fontsize=8)
+        caption = (f"{claim.id}: observed statistic against its own shuffled-label null, {judgement.model} on "
+                   f"{judgement.dataset}. Verdict {verdict.verdict}.")
+        figures.append(Figure(f"null-{claim.id}", caption, caption, _png(fig)))
+    return figures
+
+
+def all_figures(judgement: Judgement) -> list[Figure]:
+    found = forest(judgement)
+    return [*([found] if found else []), *layer_curves(judgement), *null_histograms(judgement)]

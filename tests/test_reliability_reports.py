@@ -1,0 +1,133 @@
+"""A report describes one completed run: a failed run leaves no earlier report looking current, the report stage
+refuses artifacts from different runs, and a verdict resting on unconverged probe fits says so."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import yaml
+from jinja2 import ChainableUndefined
+
+from elb.config import AnalysisConfig, Params
+from elb.io import REPORT_OUTPUTS
+from elb.measures.phase2 import Probed, pairwise_auroc
+from elb.report.render import _environment
+from elb.stages import validate_data
+from elb.stages.report import check_one_run
+
+from conftest import BUNDLED, ROOT
+
+STAND_IN = f"""import pathlib, sys
+if sys.argv[1] == "measures":  # fails on demand
+    if pathlib.Path("switch.txt").read_text().strip() == "fail":
+        sys.exit("measures failed")
+    pathlib.Path("artifacts/measurements.json").write_text("{{}}")
+else:  # every report output of dvc.yaml in the folder argv[2]; a folder output (no suffix) gets one figure
+    for name in {REPORT_OUTPUTS!r}:
+        path = pathlib.Path(sys.argv[2], name)
+        path = path / "a.png" if not path.suffix else path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("verdicts of this run")
+"""
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    """The repo's first two stages (real), a stand-in measures stage that fails on demand, a stand-in report."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ELB_CACHE_DIR", str(tmp_path / "cache"))
+    shutil.copytree(ROOT / "elb", tmp_path / "elb", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(BUNDLED, tmp_path / "mydata")
+    model = tmp_path / "local_models" / "m"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text('{"num_hidden_layers": 2}')
+    (model / "model.safetensors").write_bytes(b"weights")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params.update(data_dir="mydata")
+    params["model"]["name"] = "local_models/m"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "stand_in.py").write_text(STAND_IN)
+    (tmp_path / "switch.txt").write_text("ok")
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    report = stages["report"]
+    assert [next(iter(out)) for out in report["outs"]] == [f"${{reports_dir}}/{name}" for name in REPORT_OUTPUTS]
+    pipeline = {"stages": {
+        "validate_data": stages["validate_data"], "model_identity": stages["model_identity"],
+        "measures": {"cmd": "python stand_in.py measures", "deps": ["artifacts/model_identity.json", "switch.txt"],
+                     "outs": ["artifacts/measurements.json"]},
+        "report": {"cmd": "python stand_in.py report reports", "deps": ["artifacts/measurements.json"], "outs": report["outs"]},
+    }}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], check=True)
+    return tmp_path
+
+
+def _repro(folder: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=folder, env=env, capture_output=True, text=True)
+
+
+def _reports(folder: Path) -> list[str]:
+    return sorted(path.name for path in (folder / "reports").iterdir() if path.name != "figures" or any(path.iterdir()))
+
+
+def test_a_failed_run_leaves_no_earlier_report_and_a_completed_one_recreates_it(project):
+    first = _repro(project)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert _reports(project) == sorted(REPORT_OUTPUTS)
+    again = _repro(project)  # nothing changed: the report, retracted as the run starts, is written again
+    assert again.returncode == 0 and _reports(project) == sorted(REPORT_OUTPUTS), again.stdout + again.stderr
+    (project / "switch.txt").write_text("fail")
+    failed = _repro(project)
+    assert failed.returncode != 0 and "measures failed" in failed.stderr
+    assert _reports(project) == [], "a failed run left the previous run's verdicts in reports/"
+
+
+def test_invalid_params_retract_the_report_before_failing(tmp_path):
+    reports = tmp_path / "reports"
+    (tmp_path / "stand_in.py").write_text(STAND_IN)
+    subprocess.run([sys.executable, str(tmp_path / "stand_in.py"), "report", str(reports)], check=True)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"reports_dir": str(reports), "sedd": 7}))
+    with pytest.raises(ValueError, match="sedd: unknown key"):
+        validate_data.run(str(path))
+    assert not list(reports.iterdir())
+
+
+def _made(params: Params, data: dict[str, str]) -> SimpleNamespace:
+    """A judgement whose measurements were made with `params` on files with these hashes."""
+    made = SimpleNamespace(seed=params.seed, analysis=params.analysis.model_dump(mode="json"),
+                           activations=SimpleNamespace(data=data))
+    return SimpleNamespace(provenance=made)
+
+
+def test_the_report_refuses_artifacts_of_different_runs():
+    params, data = Params(), {"triplets_filtered.json": "a" * 64}
+    check_one_run(params, _made(params, data), {"sha256": data})
+    with pytest.raises(RuntimeError, match=r"data files \(dataset_report.json\): differs in triplets_filtered.json"):
+        check_one_run(params, _made(params, data), {"sha256": {"triplets_filtered.json": "b" * 64}})
+    edited = Params.model_validate({"seed": 7, "analysis": {"validation": {"auroc_folds": "pooled_shuffled"}}})
+    with pytest.raises(RuntimeError, match=r"seed \(params.yaml\): measured with 42, now 7\n"
+                                           r"  analysis \(params.yaml\): differs in validation"):
+        check_one_run(edited, _made(params, data), {"sha256": data})
+
+
+def test_the_report_notes_unconverged_fits_beside_the_verdict():
+    rng = np.random.default_rng(0)
+    data = Probed(rng.normal(size=(30, 4)), np.repeat(np.array(["a", "b", "c"]), 10), ("a", "b", "c"), "synthetic")
+    measured = pairwise_auroc(data, AnalysisConfig(validation={"max_iter": 1}), seed=0)[0].row()
+    row = {"claim": {"id": "c", "quantity": measured["quantity"], "published": {}, "source": {}},
+           "verdict": {"verdict": "HOLDS", "measured": measured, "reason": "r"}, "pins": {}, "evidence": []}
+    env = _environment()
+    env.undefined = ChainableUndefined  # only what the verdict cell reads is given
+    for template in ("claims.md.j2", "claims.html.j2"):
+        page = env.get_template(template).render(rows=[row], summary={}, confidence=0.95,
+                                                 provenance={"activations": {"data": {}}})
+        assert "15 of 15 lbfgs fits did not converge (max_iter 1)" in page, template
