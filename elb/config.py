@@ -22,7 +22,7 @@ class ModelConfig(Strict):
     revision: str | None = Field(None, description="Hub revision (commit or tag) to pin; ignored for local files.")
     device: str = Field("auto", description="auto (CUDA when present), cpu, or cuda[:N].")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="auto = bf16/fp16 on GPU, fp32 on CPU."
+        "auto", description="auto = fp16 on GPU (as the published runs), fp32 on CPU."
     )
     trust_remote_code: bool = Field(False, description="Allow model repositories to run their own code. Off by default.")
 
@@ -36,7 +36,8 @@ class ActivationConfig(Strict):
 
 
 class PipelineBConfig(Strict):
-    layer: int = Field(16, description="Published layer (resid_post, of reference_n_layers), mapped by relative depth.")
+    layer: int = Field(16, description="Published layer (resid_post, of reference_n_layers): a published model's own "
+                                   "absolute layer, any other model's by relative depth.")
     epochs: int = Field(50, ge=1, description="Full-batch Adam epochs of the 3-class linear probe.")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="Stratified held-out test share (270 -> 54).")

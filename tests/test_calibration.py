@@ -104,24 +104,28 @@ PARAMS = Params.model_validate({"analysis": {"bootstrap": 10, "null_test": {"per
 # Which planted geometry makes each claim true. Three class means on a line (ordinal): one-vs-rest coefficient
 # cosines sit above the shuffled-label null, as the study found. Means on orthogonal axes: every probe separates.
 ORDINAL = {"elb-p2-null-empathy-above-null", "elb-p2-null-control-above-null", "elb-p2-length-control-above-null"}
+# Claims that a signal survives regressing response length out of the activations: lengths independent of the classes.
+LENGTH_FREE = {"elb-r1-residualized-retention"}
 
 
 def _synthetic(rng: np.random.Generator, classes: tuple[str, ...], strength: float, ordinal: bool,
-               shuffled: bool, n_per_class: int = 30, dim: int = 32) -> Probed:
+               shuffled: bool, length_free: bool = False, n_per_class: int = 30, dim: int = 32) -> Probed:
     """Class means `strength` noise SDs apart, spread over every dimension: on one line, or on orthogonal axes."""
     labels = np.repeat(np.array(classes), n_per_class)
     index = np.repeat(np.arange(len(classes)), n_per_class)
     axes = np.linalg.qr(rng.normal(size=(dim, len(classes))))[0].T  # orthonormal, dense directions
     means = np.outer(np.array([-1.0, 0.0, 1.0]), axes[0]) if ordinal else axes
     features = rng.normal(size=(len(labels), dim)) + strength * means[index]
-    lengths = 200.0 + 50.0 * index + rng.normal(scale=5.0, size=len(labels))  # terciles follow the classes
+    step = 0.0 if length_free else 50.0  # length terciles follow the classes unless length_free
+    lengths = 200.0 + step * index + rng.normal(scale=5.0, size=len(labels))
     if shuffled:
         order = rng.permutation(len(labels))
         labels, lengths = labels[order], lengths[order]
     return Probed(features, labels, classes, "synthetic", lengths)
 
 
-def _measure(seed: int, ordinal: bool, shuffled: bool, quantities: set[str] | None = None) -> dict[str, Measurement]:
+def _measure(seed: int, ordinal: bool, shuffled: bool, quantities: set[str] | None = None,
+             length_free: bool = False) -> dict[str, Measurement]:
     """Catalogue measures (those producing `quantities`, default all) on synthetic data, signal strength 6 SD."""
     out: dict[str, Measurement] = {}
     for measure in CATALOGUE:
@@ -131,7 +135,7 @@ def _measure(seed: int, ordinal: bool, shuffled: bool, quantities: set[str] | No
         classes = SUBSETS[measure.inputs.subset].classes
 
         def data() -> Probed:
-            return _synthetic(rng, classes, 6.0, ordinal, shuffled)
+            return _synthetic(rng, classes, 6.0, ordinal, shuffled, length_free)
 
         inputs = ({layer: data() for layer in measure.inputs.published_layers(PARAMS)} if measure.inputs.is_sweep
                   else data())
@@ -139,19 +143,22 @@ def _measure(seed: int, ordinal: bool, shuffled: bool, quantities: set[str] | No
     return out
 
 
-CLAIMS = [c for c in load_registry(quantities=known_quantities(PARAMS)) if c.quantity and c.scope == "any_model"]
+MODEL_QUANTITIES = {q for q, producer in known_quantities(PARAMS).items() if producer in CATALOGUE}
+CLAIMS = [c for c in load_registry(quantities=known_quantities(PARAMS)) if c.quantity in MODEL_QUANTITIES
+          and c.scope == "any_model"]
 
 
 def _verdicts(seed: int, shuffled: bool, claims: list = CLAIMS) -> dict[str, str]:
     """Each claim judged on the planted geometry that makes it true (labels shuffled or not)."""
     verdicts = {}
-    for ordinal in (False, True):
-        chosen = [c for c in claims if (c.id in ORDINAL) == ordinal]
+    for ordinal, length_free in ((False, False), (True, False), (False, True)):
+        chosen = [c for c in claims if (c.id in ORDINAL, c.id in LENGTH_FREE) == (ordinal, length_free)]
         if not chosen:
             continue
-        measured = _measure(seed, ordinal, shuffled, {c.quantity for c in chosen})
+        measured = _measure(seed, ordinal, shuffled, {c.quantity for c in chosen}, length_free)
         predicted = {c.quantity for c in chosen if c.decide_by == "prediction"}
-        reruns = [_measure(seed + k, ordinal, shuffled, predicted) for k in range(101, 106)] if predicted else []
+        reruns = ([_measure(seed + k, ordinal, shuffled, predicted, length_free) for k in range(101, 106)]
+                  if predicted else [])
         for claim in chosen:
             tolerance = (derive_tolerance([r[claim.quantity].value for r in reruns], 0.95)
                          if claim.decide_by == "prediction" else None)

@@ -16,9 +16,9 @@ PARAMS = Params.model_validate({"analysis": {"bootstrap": 10, "null_test": {"per
 
 
 def _probed(classes: tuple[str, ...], rng: np.random.Generator) -> Probed:
-    labels = np.repeat(np.array(classes), 20)
-    features = rng.normal(size=(60, 6)) + 3 * np.repeat(np.eye(3, 6), 20, axis=0)
-    return Probed(features, labels, classes, "synthetic", rng.uniform(100, 300, size=60))
+    labels, n = np.repeat(np.array(classes), 20), 20 * len(classes)
+    features = rng.normal(size=(n, 12)) + 3 * np.repeat(np.eye(len(classes), 12), 20, axis=0)
+    return Probed(features, labels, classes, "synthetic", rng.uniform(100, 300, size=n))
 
 
 @pytest.mark.parametrize("measure", CATALOGUE, ids=[m.name for m in CATALOGUE])
@@ -39,7 +39,8 @@ def test_every_claim_reads_a_catalogue_quantity_and_prediction_claims_have_a_see
 
 
 def test_activation_plan_derives_from_the_catalogue():
-    assert activation_sets() == {"pipeline": ("triplets",), "validation": ("triplets", "non_empathy")}
+    assert activation_sets() == {"pipeline": ("triplets", "non_empathy", "valence_stripped"),
+                                 "validation": ("triplets", "non_empathy")}
     refs = layer_refs(PARAMS, 30)
     assert set(refs) == {4, 8, 12, 16, 20, 24} and refs[16].block == 15
     assert blocks_for(PARAMS, 30, "pipeline") == [15]

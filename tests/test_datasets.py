@@ -107,7 +107,7 @@ def test_dangling_valence_link(bundled_copy):
 def test_text_formats():
     texts = load_texts(BUNDLED).head(1)
     scenario, response = texts["scenario"].iloc[0], texts["response"].iloc[0]
-    assert format_texts(texts, "pipeline") == [f"Scenario: {scenario}\nResponse: {response}"]
+    assert format_texts(texts, "pipeline") == [f"Scenario: {scenario}\n\nResponse: {response}"]
     assert format_texts(texts, "validation") == [f"{scenario}\n\nResponse: {response}"]
 
 

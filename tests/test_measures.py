@@ -14,8 +14,8 @@ from elb.config import AnalysisConfig
 from elb.measures import phase2
 from elb.measures.length import length_terciles, tercile_chi_square
 from elb.measures.phase2 import Probed
-from elb.measures.probes import (cosine, cross_validated_auroc, one_vs_rest_coefficients, pairwise_cosines,
-                                 softmax_probabilities, train_softmax_probe)
+from elb.measures.probes import (cosine, cross_validated_auroc, logistic_probe, one_vs_rest_coefficients,
+                                 pairwise_cosines, recording_fits, softmax_probabilities, train_softmax_probe)
 from elb.measures.stats import clopper_pearson, percentile_interval, permutation_null, permutation_summary
 
 CLASSES = ("cognitive", "affective", "instrumental")
@@ -167,3 +167,11 @@ def test_softmax_probe_records_its_final_loss():
     assert convergence["solver"] == "adam" and convergence["fits"] == 1 + 10 + 3 and convergence["max_iter"] == 200
     assert convergence["not_converged"] is None  # fixed epochs: no stopping rule to meet
     assert 0 <= convergence["final_loss"] < 0.1 <= convergence["max_final_loss"]  # shuffled labels fit worse
+
+
+def test_a_fit_recorded_in_a_nested_block_reaches_the_enclosing_one():
+    data = synthetic()
+    with recording_fits() as outer:
+        with recording_fits() as inner:
+            logistic_probe(data.features, data.labels == "affective", 1.0, 1000, 0)
+    assert len(inner) == len(outer) == 1 and outer[0].converged

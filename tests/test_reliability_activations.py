@@ -26,14 +26,14 @@ def tiny_params(tmp_path):
 def test_a_long_response_is_truncated_with_a_warning_naming_it(tiny_model):
     text = "word " * 200_000  # 1 MB
     with pytest.warns(UserWarning, match=r"text t-2: \d{6} tokens, truncated to activations.max_tokens = 512"):
-        assert warn_truncated(tiny_model.tokenizer, ["short", text], ["t-1", "t-2"], 512) == 1
+        assert warn_truncated(tiny_model, ["short", text], ["t-1", "t-2"], 512) == 1
 
 
 def test_the_stage_records_how_many_texts_it_truncated(tiny_params, tmp_path):
     with pytest.warns(UserWarning, match=r"text \S+: \d+ tokens, truncated to activations.max_tokens = 8"):
         folder = activations.run(str(tiny_params))
     provenance = json.loads((folder / "provenance.json").read_text())
-    assert provenance["truncated_texts"] == {"pipeline": 270, "validation": 450}
+    assert provenance["truncated_texts"] == {"pipeline": 720, "validation": 450}
     assert sorted(p.name for p in (tmp_path / "artifacts").iterdir()) == ["activations"]
 
 

@@ -63,5 +63,5 @@ def test_pipeline_a_on_three_planted_types_converges_strongly_above_its_null():
     assert out["pipeline_a.convergence_level"].value == 2
     assert out["pipeline_a.convergence_level"].details["verdict"] == "STRONG_CONVERGENCE"
     cosine = out["pipeline_a.centroid_probe_cosine"]
-    assert cosine.value > 0.8 and cosine.p_above == pytest.approx(1 / 20) and cosine.ci_low <= cosine.value
+    assert cosine.value > 0.5 and cosine.p_above == pytest.approx(1 / 20) and cosine.ci_low <= cosine.value
     assert out["pipeline_a.best_k"].details["datasets_by_cluster"][3] == {str(c): {"triplets": 60} for c in range(3)}

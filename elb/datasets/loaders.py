@@ -1,15 +1,17 @@
-"""Load the tripartite datasets (ours or the published files) into one validated texts table."""
+"""Load the tripartite datasets (ours or the published files) into one validated texts table; load paired-text files."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pandera.errors
 
-from elb.datasets.schemas import TEXTS
-from elb.datasets.spec import SPECS, TOP_LEVEL_KEYS, TRIPLETS, VALENCE_STRIPPED, DatasetSpec
+from elb.datasets.schemas import PAIRS, TEXTS
+from elb.datasets.spec import (PAIR_TOP_LEVEL_KEYS, SPECS, TOP_LEVEL_KEYS, TRIPLETS, VALENCE_STRIPPED, DatasetSpec,
+                              PairSpec)
 
 
 class DatasetError(ValueError):
@@ -114,3 +116,67 @@ def load_texts(data_dir: Path) -> pd.DataFrame:
         raise DatasetError(f"{data_dir / VALENCE_STRIPPED.filename}: item id={first['item_id']}: "
                            f"field 'triplet_id' = {first['triplet_id']} names no triplet")
     return pd.concat(frames.values(), ignore_index=True)
+
+
+def load_pairs(path: Path, spec: PairSpec) -> pd.DataFrame:
+    """A paired-text file (Phase 1 shape) -> one row per text (category, pair_id, position, side, context, text),
+    validated by the PAIRS schema."""
+    rows = [
+        {
+            "text_id": f"{spec.name}-{pair['id']}-{side}",
+            "dataset": spec.name,
+            "category": category,
+            "pair_id": pair["id"],
+            "position": position,
+            "side": side,
+            "context": pair[spec.context_field],
+            "text": pair[side],
+        }
+        for category, position, pair in _pairs(Path(path), spec)
+        for side in spec.sides
+    ]
+    return validate(pd.DataFrame(rows).astype({"position": int}), PAIRS, path)
+
+
+def _pairs(path: Path, spec: PairSpec) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(category, position, pair) in file order, each checked; errors name the file, category, pair and field."""
+    payload = read_json(path)
+    categories = payload.get("categories") if isinstance(payload, dict) else None
+    if not isinstance(categories, dict) or not categories:
+        raise DatasetError(f"{path}: expected an object with a non-empty object under 'categories'")
+    unknown = sorted(set(payload) - set(PAIR_TOP_LEVEL_KEYS))
+    if unknown:
+        raise DatasetError(f"{path}: unknown top-level key {unknown[0]!r} (allowed: {', '.join(PAIR_TOP_LEVEL_KEYS)})")
+    wrong = sorted(set(categories) ^ set(spec.categories))
+    if wrong:
+        state = "missing" if wrong[0] in spec.categories else "unknown"
+        raise DatasetError(f"{path}: {state} category {wrong[0]!r} (expected: {', '.join(spec.categories)})")
+    first: dict[str, str] = {}
+    for category, body in categories.items():
+        pairs = body.get("pairs") if isinstance(body, dict) else None
+        if not isinstance(pairs, list) or not pairs or set(body) != {"pairs"}:
+            raise DatasetError(f"{path}: category {category!r}: expected an object with only a non-empty 'pairs' list")
+        for position, pair in enumerate(pairs):
+            where = f"{path}: category {category!r} pair {position}"
+            if not isinstance(pair, dict):
+                raise DatasetError(f"{where}: expected an object, got {type(pair).__name__}")
+            where = f"{path}: category {category!r} pair id={pair.get('id', '?')} (position {position})"
+            _check_pair(where, pair, spec)
+            if pair["id"] in first:
+                raise DatasetError(f"{where}: field 'id' repeats the id of the pair at {first[pair['id']]}")
+            first[pair["id"]] = f"category {category!r} position {position}"
+            yield category, position, pair
+
+
+def _check_pair(where: str, pair: dict[str, Any], spec: PairSpec) -> None:
+    """A non-empty string id, the context and both sides as non-empty text, no other field."""
+    fields = ("id", spec.context_field, *spec.sides)
+    extra = sorted(set(pair) - set(fields))
+    if extra:
+        raise DatasetError(f"{where}: unknown field {extra[0]!r} (allowed: {', '.join(fields)})")
+    for field in fields:
+        value = pair.get(field)
+        if not isinstance(value, str) or not value.strip():
+            kind = "empty" if isinstance(value, str) else "not a string"
+            problem = f"{kind} (got {value!r})" if field in pair else "missing"
+            raise DatasetError(f"{where}: field {field!r} is {problem}")

@@ -184,9 +184,33 @@ CATALOGUE: tuple[Measure, ...] = (
 )
 
 
-def known_quantities(params: Params) -> dict[str, Measure]:
-    """Every quantity the catalogue produces under these params, with the measure that produces it."""
-    return {quantity: measure for measure in CATALOGUE for quantity in measure.expanded(params)}
+@dataclass(frozen=True)
+class DatasetQuantity:
+    """A property of the dataset itself, no model: the validate_data stage computes it, judging reads it."""
+
+    quantity: str
+    method: str
+
+    def read(self, report: dict[str, Any], params: Params) -> Measurement:
+        """The chi-square test of type x length tercile on the first n_triplets triplets, from dataset_report.json."""
+        n = params.analysis.validation.n_triplets
+        test = report["length_confound"][f"first {n} triplets"]
+        return Measurement(self.quantity, test["p_value"], test["p_value"], test["p_value"],
+                           "exact: a property of the data, no sampling interval", 3 * n,
+                           f"{report['data_dir']}: first {n} triplets",
+                           details={"chi2": test["chi2"], "dof": test["dof"], "contingency": test["contingency"]})
+
+
+DATASET_QUANTITIES = {q.quantity: q for q in (
+    DatasetQuantity("dataset.length_tercile_p", "chi-square test of independence (no continuity correction) of "
+                    "empathy type x response-length tercile (33rd/66th percentiles of the character counts)"),
+)}
+
+
+def known_quantities(params: Params) -> dict[str, Measure | DatasetQuantity]:
+    """Every quantity the catalogue produces under these params, with what produces it."""
+    return {**{quantity: measure for measure in CATALOGUE for quantity in measure.expanded(params)},
+            **DATASET_QUANTITIES}
 
 
 def unknown_quantity_message(name: str, known: Iterable[str]) -> str:
@@ -203,13 +227,17 @@ def _setting(cfg: AnalysisConfig, path: str) -> Any:
     return value
 
 
-def method_pins(measure: Measure, params: Params) -> dict[str, str]:
+def method_pins(measure: Measure | DatasetQuantity, params: Params) -> dict[str, str]:
     """The method as the code and params implement it, for the report (never hand-written)."""
+    if isinstance(measure, DatasetQuantity):
+        return {"data": f"the first n_triplets triplets (= {params.analysis.validation.n_triplets})",
+                "method": measure.method, "stage": "validate_data (no model)"}
     inputs, subset = measure.inputs, SUBSETS[measure.inputs.subset]
     layers = ", ".join(str(layer) for layer in inputs.published_layers(params))
     size = subset.size(params)
     return {
-        "layer": f"resid_post[{layers}] of {params.activations.reference_n_layers} layers, mapped by relative depth",
+        "layer": f"resid_post[{layers}] of {params.activations.reference_n_layers} layers: on a published ELB Phase 2 "
+                 "model its own absolute layer, on any other model mapped by relative depth",
         "pooling": f"{inputs.pooling}: {(POOLINGS[inputs.pooling].__doc__ or '').strip()}",
         "text_format": TEMPLATES[inputs.text_set],
         "data": subset.description + (f" (= {size})" if size else ""),
@@ -223,6 +251,9 @@ def quantities_table(params: Params) -> str:
     """The catalogue as a Markdown table (the README's list of quantities is this, checked by a test)."""
     lines = ["| quantity | measure | text set / pooling / layer / subset |", "|---|---|---|"]
     for quantity, measure in known_quantities(params).items():
+        if isinstance(measure, DatasetQuantity):
+            lines.append(f"| `{quantity}` | dataset | no model: the data files themselves |")
+            continue
         i = measure.inputs
         lines.append(f"| `{quantity}` | {measure.name} | {i.text_set} / {i.pooling} / {i.layers} / {i.subset} |")
     return "\n".join(lines)

@@ -42,8 +42,9 @@ class Fitted:
 
 
 def in_own_span(features: np.ndarray) -> np.ndarray:
-    """The features in an orthonormal basis of their row span. Exact for L2 logistic probes (the solution lies in
-    the span of the training rows), distances and cosines; with d >> n it makes each fit several times faster."""
+    """The features in an orthonormal basis of their row span: distances and cosines are kept, and an L2 logistic
+    probe has the same optimum (it lies in the span of its training rows); with d >> n each fit is several times
+    faster."""
     return features @ np.linalg.svd(features, full_matrices=False)[2].T
 
 

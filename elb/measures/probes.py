@@ -35,13 +35,15 @@ _FITS: ContextVar[list[Fit] | None] = ContextVar("probe_fits", default=None)
 
 @contextmanager
 def recording_fits() -> Iterator[list[Fit]]:
-    """Collect how every probe fit made inside the block ended."""
-    fits: list[Fit] = []
+    """Collect how every probe fit made inside the block ended (an enclosing block gets them too)."""
+    outer, fits = _FITS.get(), []
     token = _FITS.set(fits)
     try:
         yield fits
     finally:
         _FITS.reset(token)
+        if outer is not None:
+            outer.extend(fits)
 
 
 def _record(fit: Fit) -> None:
@@ -51,7 +53,7 @@ def _record(fit: Fit) -> None:
 
 
 def convergence_summary(fits: Sequence[Fit]) -> dict[str, Any]:
-    """Fits, how many stopped at their limit unconverged (None for Adam: no rule) and the limit; for Adam, the
+    """Fits, how many did not converge (None for Adam: no stopping rule) and the iteration limit; for Adam, the
     final training cross-entropy of the first fit (the probe the values come from) and the largest over all fits."""
     judged = [fit.converged for fit in fits if fit.converged is not None]
     summary: dict[str, Any] = {"solver": "/".join(sorted({fit.solver for fit in fits})), "fits": len(fits),

@@ -1,4 +1,4 @@
-"""Device and dtype selection: CUDA with bf16/fp16 when present, CPU fp32 otherwise."""
+"""Device and dtype selection: CUDA with fp16 (as the published runs) when present, CPU fp32 otherwise."""
 from __future__ import annotations
 
 import torch
@@ -16,11 +16,11 @@ def select_device(requested: str = "auto") -> torch.device:
 
 
 def select_dtype(requested: str, device: torch.device) -> torch.dtype:
-    """`auto`: bf16 on GPUs that support it, else fp16 on GPU, fp32 on CPU."""
+    """`auto`: fp16 on GPU, the published checkpoints' dtype; fp32 on CPU (choose bfloat16 explicitly if you want it)."""
     if requested != "auto":
         if requested not in DTYPES:
             raise ValueError(f"dtype {requested!r} is not one of auto, {', '.join(DTYPES)}")
         return DTYPES[requested]
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float16
     return torch.float32
