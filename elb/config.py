@@ -65,7 +65,7 @@ class NullConfig(Strict):
 
 
 class PipelineAConfig(Strict):
-    """ELB Phase 2 pipeline A (published values): SAE on the pipeline B activations of every text, k-means on its codes."""
+    """ELB Phase 2 pipeline A (published values): an SAE on pipeline B's activations of all texts, k-means on it."""
 
     features: int = Field(512, ge=1, description="SAE dictionary size (ReLU encoder, linear decoder).")
     l1: float = Field(0.01, ge=0, description="Sparsity weight: SAE loss = MSE + l1 x mean |code|.")

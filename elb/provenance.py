@@ -41,8 +41,9 @@ def numeric_libraries() -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
     keys = ("internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads")
+    libraries = [{k: pool[k] for k in keys if k in pool} for pool in threadpool_info()]
     return {"torch_threads": torch.get_num_threads(),
-            "libraries": [{k: pool[k] for k in keys if k in pool} for pool in threadpool_info()]}
+            "libraries": sorted(libraries, key=lambda library: [str(library.get(k)) for k in keys])}  # load order aside
 
 
 def base_provenance(seed: int) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Calibration of the verdict rules on known answers.
 
-1. The studies' own numbers: every measured claim whose published value the evidence audit reproduces from the
-   published files, fed through the claim's rule at the published sample size, must HOLD (tolerance 0).
+1. The studies' own numbers: every measured reproduction claim whose published value the evidence audit reproduces
+   from the published files, fed through the claim's rule at the published sample size, must HOLD (tolerance 0).
 2. Planted signals: synthetic activations with a class signal of known strength, through the real catalogue
    measures and the real rules, must HOLD; the same with shuffled labels must never HOLD, except the claims that
    declare that shuffled labels satisfy them. The false-HOLD rate of the permutation rules over the seeds is
@@ -61,7 +61,8 @@ def _published_permutation(claim, model: str) -> Measurement:
 
 
 def _reproduced_pairs(folder) -> set[tuple[str, str]]:
-    """(claim id, published model hub id) pairs whose published value the evidence audit reproduces."""
+    """(claim id, published model hub id) pairs whose published value the evidence audit reproduces. Reproduction
+    claims only: a reimplementation's rule judges our definition, not the number the study's own method gave."""
     from elb.audit import run_evidence
     from elb.models.published import find
 
@@ -72,7 +73,7 @@ def _reproduced_pairs(folder) -> set[tuple[str, str]]:
     pairs = set()
     for row in rows:
         claim, model = claims.get(row["claim_id"]), find(row["model"], "elb-phase2")
-        if claim and claim.quantity and model and row["status"] == "REPRODUCED" \
+        if claim and claim.quantity and model and row["status"] == "REPRODUCED" and claim.method == "reproduction" \
                 and claim.published.get(model.hub_id) == row["published"]:
             pairs.add((claim.id, model.hub_id))
     return pairs
@@ -101,22 +102,25 @@ PARAMS = Params.model_validate({"analysis": {"bootstrap": 10, "null_test": {"per
                                                                            "length_permutations": 19},
                                              "pipeline_b": {"lr": 0.02},
                                              "validation": {"layers": [8, 16], "max_iter": 100}}})
-# Which planted geometry makes each claim true. Three class means on a line (ordinal): one-vs-rest coefficient
-# cosines sit above the shuffled-label null, as the study found. Means on orthogonal axes: every probe separates.
-ORDINAL = {"elb-p2-null-empathy-above-null", "elb-p2-null-control-above-null", "elb-p2-length-control-above-null"}
-# Claims that a signal survives regressing response length out of the activations: lengths independent of the classes.
-LENGTH_FREE = {"elb-r1-residualized-retention"}
+# Which planted geometry makes each claim true. Default, class means on orthogonal axes: every probe separates.
+# ordinal, three class means on a line: one-vs-rest coefficient cosines sit above the shuffled-label null, as the
+# study found. length_free: lengths independent of the classes, so regressing length out keeps the signal.
+# three_clusters: every type shares the mean of one empathy type, so k = 3 clusters hold one empathy type each.
+GEOMETRY = {"elb-p2-null-empathy-above-null": "ordinal", "elb-p2-null-control-above-null": "ordinal",
+            "elb-p2-length-control-above-null": "ordinal", "elb-r1-residualized-retention": "length_free",
+            "elb-p2-convergence-centroid-probe": "three_clusters"}
 
 
-def _synthetic(rng: np.random.Generator, classes: tuple[str, ...], strength: float, ordinal: bool,
-               shuffled: bool, length_free: bool = False, n_per_class: int = 30, dim: int = 32) -> Probed:
-    """Class means `strength` noise SDs apart, spread over every dimension: on one line, or on orthogonal axes."""
+def _synthetic(rng: np.random.Generator, classes: tuple[str, ...], strength: float, geometry: str,
+               shuffled: bool, n_per_class: int = 30, dim: int = 32) -> Probed:
+    """Class means `strength` noise SDs apart, spread over every dimension, in the named geometry (`GEOMETRY`)."""
     labels = np.repeat(np.array(classes), n_per_class)
     index = np.repeat(np.arange(len(classes)), n_per_class)
     axes = np.linalg.qr(rng.normal(size=(dim, len(classes))))[0].T  # orthonormal, dense directions
-    means = np.outer(np.array([-1.0, 0.0, 1.0]), axes[0]) if ordinal else axes
+    means = {"ordinal": np.outer(np.array([-1.0, 0.0, 1.0]), axes[0]),
+             "three_clusters": axes[np.arange(len(classes)) % 3]}.get(geometry, axes)
     features = rng.normal(size=(len(labels), dim)) + strength * means[index]
-    step = 0.0 if length_free else 50.0  # length terciles follow the classes unless length_free
+    step = 0.0 if geometry == "length_free" else 50.0  # length terciles follow the classes unless length_free
     lengths = 200.0 + step * index + rng.normal(scale=5.0, size=len(labels))
     if shuffled:
         order = rng.permutation(len(labels))
@@ -124,8 +128,7 @@ def _synthetic(rng: np.random.Generator, classes: tuple[str, ...], strength: flo
     return Probed(features, labels, classes, "synthetic", lengths)
 
 
-def _measure(seed: int, ordinal: bool, shuffled: bool, quantities: set[str] | None = None,
-             length_free: bool = False) -> dict[str, Measurement]:
+def _measure(seed: int, geometry: str, shuffled: bool, quantities: set[str] | None = None) -> dict[str, Measurement]:
     """Catalogue measures (those producing `quantities`, default all) on synthetic data, signal strength 6 SD."""
     out: dict[str, Measurement] = {}
     for measure in CATALOGUE:
@@ -135,7 +138,7 @@ def _measure(seed: int, ordinal: bool, shuffled: bool, quantities: set[str] | No
         classes = SUBSETS[measure.inputs.subset].classes
 
         def data() -> Probed:
-            return _synthetic(rng, classes, 6.0, ordinal, shuffled, length_free)
+            return _synthetic(rng, classes, 6.0, geometry, shuffled)
 
         inputs = ({layer: data() for layer in measure.inputs.published_layers(PARAMS)} if measure.inputs.is_sweep
                   else data())
@@ -151,14 +154,13 @@ CLAIMS = [c for c in load_registry(quantities=known_quantities(PARAMS)) if c.qua
 def _verdicts(seed: int, shuffled: bool, claims: list = CLAIMS) -> dict[str, str]:
     """Each claim judged on the planted geometry that makes it true (labels shuffled or not)."""
     verdicts = {}
-    for ordinal, length_free in ((False, False), (True, False), (False, True)):
-        chosen = [c for c in claims if (c.id in ORDINAL, c.id in LENGTH_FREE) == (ordinal, length_free)]
+    for geometry in ("orthogonal", *sorted(set(GEOMETRY.values()))):
+        chosen = [c for c in claims if GEOMETRY.get(c.id, "orthogonal") == geometry]
         if not chosen:
             continue
-        measured = _measure(seed, ordinal, shuffled, {c.quantity for c in chosen}, length_free)
+        measured = _measure(seed, geometry, shuffled, {c.quantity for c in chosen})
         predicted = {c.quantity for c in chosen if c.decide_by == "prediction"}
-        reruns = ([_measure(seed + k, ordinal, shuffled, predicted, length_free) for k in range(101, 106)]
-                  if predicted else [])
+        reruns = [_measure(seed + k, geometry, shuffled, predicted) for k in range(101, 106)] if predicted else []
         for claim in chosen:
             tolerance = (derive_tolerance([r[claim.quantity].value for r in reruns], 0.95)
                          if claim.decide_by == "prediction" else None)

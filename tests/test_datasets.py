@@ -18,7 +18,7 @@ from conftest import BUNDLED
 @pytest.fixture()
 def bundled_copy(tmp_path):
     target = tmp_path / "data"
-    shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("_parts"))
+    shutil.copytree(BUNDLED, target)
     return target
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,24 +18,32 @@ from conftest import BUNDLED, ROOT
 STAGES = ("validate_data", "model_identity", "activations")
 
 
-@pytest.fixture()
-def project(tmp_path, monkeypatch):
-    """A DVC project with the repo's first stages, data in `mydata/`, a local model folder, outputs committed."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ELB_CACHE_DIR", str(tmp_path / "cache"))
-    shutil.copytree(ROOT / "elb", tmp_path / "elb", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(BUNDLED, tmp_path / "mydata")
-    model = tmp_path / "local_models" / "m"
+def copy_project(folder: Path, stages: dict[str, dict]) -> None:
+    """The package, the bundled data as `mydata/`, a local model folder `local_models/m` and these dvc.yaml stages
+    in `folder` (the current directory, with ELB_CACHE_DIR beside it)."""
+    shutil.copytree(ROOT / "elb", folder / "elb", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(BUNDLED, folder / "mydata")
+    model = folder / "local_models" / "m"
     model.mkdir(parents=True)
     (model / "config.json").write_text('{"num_hidden_layers": 2}')
     (model / "model.safetensors").write_bytes(b"weights v1")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(data_dir="mydata")
     params["model"]["name"] = "local_models/m"
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    pipeline["stages"] = {name: pipeline["stages"][name] for name in STAGES}
-    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+    (folder / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+
+
+def repo_stages(*names: str) -> dict[str, dict]:
+    return {name: yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][name] for name in names}
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    """A DVC project with the repo's first stages, data in `mydata/`, a local model folder, outputs committed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ELB_CACHE_DIR", str(tmp_path / "cache"))
+    copy_project(tmp_path, repo_stages(*STAGES))
     (tmp_path / "artifacts" / "activations").mkdir(parents=True)
     (tmp_path / "artifacts" / "activations" / "index.csv").write_text("stand-in\n")
     (tmp_path / "artifacts" / "dataset_report.json").write_text("{}")
@@ -92,4 +101,5 @@ def test_the_lock_hashes_the_data_files_git_holds_and_nothing_else():
     lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
     recorded = {dep["nfiles"] for stage in lock["stages"].values() for dep in stage.get("deps", [])
                 if dep["path"] == folder}
-    assert recorded == {len(git("ls-files", folder))}
+    tracked = len(git("ls-files", folder))
+    assert recorded == {tracked}, f"dvc.lock records {recorded} files under {folder}, git holds {tracked}: `dvc repro`"

@@ -3,7 +3,6 @@ refuses artifacts from different runs, and a verdict resting on unconverged prob
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +20,15 @@ from elb.report.render import _environment
 from elb.stages import validate_data
 from elb.stages.report import check_one_run
 
-from conftest import BUNDLED, ROOT
+from test_reliability_dvc import copy_project, repo_stages
+
+MEASURED = "artifacts/measurements.json"
 
 STAND_IN = f"""import pathlib, sys
 if sys.argv[1] == "measures":  # fails on demand
     if pathlib.Path("switch.txt").read_text().strip() == "fail":
         sys.exit("measures failed")
-    pathlib.Path("artifacts/measurements.json").write_text("{{}}")
+    pathlib.Path("{MEASURED}").write_text("{{}}")
 else:  # every report output of dvc.yaml in the folder argv[2]; a folder output (no suffix) gets one figure
     for name in {REPORT_OUTPUTS!r}:
         path = pathlib.Path(sys.argv[2], name)
@@ -42,28 +43,14 @@ def project(tmp_path, monkeypatch):
     """The repo's first two stages (real), a stand-in measures stage that fails on demand, a stand-in report."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ELB_CACHE_DIR", str(tmp_path / "cache"))
-    shutil.copytree(ROOT / "elb", tmp_path / "elb", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(BUNDLED, tmp_path / "mydata")
-    model = tmp_path / "local_models" / "m"
-    model.mkdir(parents=True)
-    (model / "config.json").write_text('{"num_hidden_layers": 2}')
-    (model / "model.safetensors").write_bytes(b"weights")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params.update(data_dir="mydata")
-    params["model"]["name"] = "local_models/m"
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    stages = repo_stages("validate_data", "model_identity", "report")
+    outs = stages.pop("report")["outs"]
+    assert [next(iter(out)) for out in outs] == [f"${{reports_dir}}/{name}" for name in REPORT_OUTPUTS]
+    copy_project(tmp_path, {**stages, "measures": {"cmd": "python stand_in.py measures", "outs": [MEASURED],
+                                                   "deps": ["artifacts/model_identity.json", "switch.txt"]},
+                            "report": {"cmd": "python stand_in.py report reports", "deps": [MEASURED], "outs": outs}})
     (tmp_path / "stand_in.py").write_text(STAND_IN)
     (tmp_path / "switch.txt").write_text("ok")
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    report = stages["report"]
-    assert [next(iter(out)) for out in report["outs"]] == [f"${{reports_dir}}/{name}" for name in REPORT_OUTPUTS]
-    pipeline = {"stages": {
-        "validate_data": stages["validate_data"], "model_identity": stages["model_identity"],
-        "measures": {"cmd": "python stand_in.py measures", "deps": ["artifacts/model_identity.json", "switch.txt"],
-                     "outs": ["artifacts/measurements.json"]},
-        "report": {"cmd": "python stand_in.py report reports", "deps": ["artifacts/measurements.json"], "outs": report["outs"]},
-    }}
-    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
     subprocess.run(["git", "init", "-q"], check=True)
     subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], check=True)
     return tmp_path

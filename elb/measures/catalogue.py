@@ -59,7 +59,7 @@ SUBSETS: dict[str, Subset] = {
     "controls": Subset((NON_EMPATHY.name,), NON_EMPATHY.text_fields, "n_controls",
                        "the first n_controls non-empathy controls"),
     "all_texts": Subset(tuple(spec.name for spec in SPECS), tuple(f for spec in SPECS for f in spec.text_fields), None,
-                        "every text of the three datasets (triplets, non-empathy, valence-stripped), nine response types"),
+                        "every text of the three datasets (triplets, non-empathy, valence-stripped); nine types"),
 }
 
 
@@ -141,11 +141,13 @@ CATALOGUE: tuple[Measure, ...] = (
              "validation.control.max_cosine", "null.control_z"),
             partial(phase2.ovr_with_null, "validation.control", "null.control_z"),
             (*_VALIDATION, "null_test.permutations")),
-    Measure("pairwise_auroc", "binary LogisticRegression per subtype pair; AUROC of the out-of-fold decision "
-            "scores of stratified K-fold CV", Inputs("validation", "last_token", "validation.layer", "auroc_triplets"),
+    Measure("pairwise_auroc", "binary LogisticRegression per subtype pair, stratified K-fold CV: as published "
+            "(auroc_folds=published) unshuffled folds and the mean of the per-fold AUROCs, or our declared variant "
+            "(pooled_shuffled) the AUROC of pooled out-of-fold scores of shuffled folds",
+            Inputs("validation", "last_token", "validation.layer", "auroc_triplets"),
             ("validation.auroc_cognitive_vs_affective", "validation.auroc_cognitive_vs_instrumental",
              "validation.auroc_affective_vs_instrumental", "validation.min_pairwise_auroc"),
-            phase2.pairwise_auroc, (*_VALIDATION, "validation.cv_folds"), spread=True),
+            phase2.pairwise_auroc, (*_VALIDATION, "validation.cv_folds", "validation.auroc_folds"), spread=True),
     Measure("layer_sweep", "cognitive-vs-affective one-vs-rest coefficient cosine at each swept layer; its maximum "
             "over layers against shuffled labels (one shuffle for every layer)",
             Inputs("validation", "last_token", "validation.layers", "first_triplets"),

@@ -144,7 +144,8 @@ def pipeline_a(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement
     similarity = cluster_probe_cosines(codes, decoder, theory, weights)
     datasets = np.array([DATASET_OF.get(label, label) for label in labels])
     how = "stratified bootstrap of the texts over fixed k-means partitions (no refit)"
-    shared = {"sae_final_loss": final_loss, "silhouette_by_k": {k: float(p.silhouettes.mean()) for k, p in by_k.items()}}
+    shared = {"sae_final_loss": final_loss,
+              "silhouette_by_k": {k: float(p.silhouettes.mean()) for k, p in by_k.items()}}
     return [
         _interval_measure("pipeline_a.best_k", best, samples[:, 0], cfg, n, data.inputs, how, **shared,
                           datasets_by_cluster={k: composition(p.clusters, datasets) for k, p in by_k.items()}),

@@ -46,6 +46,11 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _spans(values: list[float], lows: list[float], highs: list[float]) -> list[list[float]]:
+    """Error-bar lengths below and above each value (zero where a percentile interval excludes its value)."""
+    return [[max(v - lo, 0.0) for v, lo in zip(values, lows)], [max(hi - v, 0.0) for v, hi in zip(values, highs)]]
+
+
 def _measured(judgement: Judgement) -> list[tuple[Claim, Verdict]]:
     by_id = {c.id: c for c in judgement.claims}
     return [(by_id[v.claim_id], v) for v in judgement.verdicts if v.measured and v.verdict != "ERROR"]
@@ -64,7 +69,7 @@ def forest(judgement: Judgement) -> Figure | None:
         ax.plot([claim.threshold, claim.threshold], [y - 0.35, y + 0.35], color="#59636e", lw=1)
         if width:
             ax.fill_betweenx([y - 0.35, y + 0.35], claim.threshold, claim.threshold + shift, color="#d1d9e0")
-        ax.errorbar(m["value"], y, xerr=[[m["value"] - m["ci_low"]], [m["ci_high"] - m["value"]]], fmt="o",
+        ax.errorbar(m["value"], y, xerr=_spans([m["value"]], [m["ci_low"]], [m["ci_high"]]), fmt="o",
                     color=COLOURS[verdict.verdict], capsize=3)
     ax.set_yticks(range(len(rows)), [c.id for c, _ in rows], fontsize=8)
     ax.invert_yaxis()
@@ -85,8 +90,8 @@ def layer_curves(judgement: Judgement) -> list[Figure]:
         points.sort()
         layers, rows = [layer for layer, _ in points], [m for _, m in points]
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        ax.errorbar(layers, [m.value for m in rows], yerr=[[m.value - m.ci_low for m in rows],
-                                                           [m.ci_high - m.value for m in rows]],
+        ax.errorbar(layers, [m.value for m in rows], yerr=_spans([m.value for m in rows], [m.ci_low for m in rows],
+                                                                 [m.ci_high for m in rows]),
                     fmt="o-", color="#0969da", capsize=3, label="measured (interval)")
         if all(m.has_null for m in rows):
             ax.fill_between(layers, [m.null_mean - 2 * m.null_sd for m in rows],

@@ -1,6 +1,7 @@
 """DVC stage: extract pooled activations of every text set the claims need, for the configured model."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,4 +81,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run()
+    run(*sys.argv[1:])  # optional: another params.yaml
