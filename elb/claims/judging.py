@@ -61,8 +61,10 @@ def judge_all(params: Params) -> Judgement:
     """Load the registry (checked against the catalogue), the measurements and the seed spread; judge each claim."""
     claims = load_registry(quantities=known_quantities(params))
     measurements, provenance = read_measurements(params.artifacts_dir / "measurements.json")
-    report = json.loads((params.artifacts_dir / "dataset_report.json").read_text(encoding="utf-8"))
-    measurements |= {q: d.read(report, params) for q, d in DATASET_QUANTITIES.items()}
+    report_path = params.artifacts_dir / "dataset_report.json"
+    if report_path.exists():  # absent: its quantities are missing, so their claims get ERROR with that reason
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        measurements |= {q: d.read(report, params) for q, d in DATASET_QUANTITIES.items()}
     spread = read_seed_spread(params.artifacts_dir / "seed_spread.json")
     model = provenance.activations.model.model
     dataset = dataset_label(params.data_dir, provenance.activations.data)
