@@ -39,3 +39,12 @@ def default_model():
     from elb.models.loading import load_model
 
     return load_model(ModelConfig())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def committed_reports_stay_untouched():
+    """No test may remove or rewrite the project's own reports/ (stages retract reports_dir: use a tmp one)."""
+    before = {p: p.read_bytes() for p in (ROOT / "reports").rglob("*") if p.is_file()}
+    yield
+    after = {p: p.read_bytes() for p in (ROOT / "reports").rglob("*") if p.is_file()}
+    assert after == before, "a test changed the project's reports/: give its params a tmp reports_dir"

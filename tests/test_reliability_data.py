@@ -72,7 +72,8 @@ def test_each_analysis_size_is_checked_against_the_data(params, message):
 
 def test_validate_data_stage_and_cli_reject_too_small_data_before_any_model(five_triplets, tmp_path, capsys):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params.update(data_dir=str(five_triplets), artifacts_dir=str(tmp_path / "artifacts"))
+    params.update(data_dir=str(five_triplets), artifacts_dir=str(tmp_path / "artifacts"),
+                  reports_dir=str(tmp_path / "reports"))
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     with pytest.raises(DatasetError, match="analysis.validation.n_triplets = 30"):
