@@ -118,3 +118,19 @@ def test_the_report_notes_unconverged_fits_beside_the_verdict():
         page = env.get_template(template).render(rows=[row], summary={}, confidence=0.95,
                                                  provenance={"activations": {"data": {}}})
         assert "15 of 15 lbfgs fits did not converge (max_iter 1)" in page, template
+
+
+def test_an_evidence_audit_of_since_edited_published_files_is_refused(tmp_path):
+    from elb.models.registry import sha256_of
+    from elb.stages.report import check_evidence_current
+
+    repo = tmp_path / "elb"
+    (repo / "results").mkdir(parents=True)
+    stored = repo / "results" / "probe.json"
+    stored.write_text('{"accuracy": 0.981}')
+    evidence = {"provenance": {"repositories": {"ELB": str(repo), "EIP": None},
+                               "files_sha256": {"ELB": {"results/probe.json": sha256_of(stored)}}}}
+    check_evidence_current(evidence)  # unchanged: accepted
+    stored.write_text('{"accuracy": 0.5}')
+    with pytest.raises(RuntimeError, match=r"evidence audit is stale: 1 published file.*rerun `elb evidence`"):
+        check_evidence_current(evidence)

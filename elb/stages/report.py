@@ -7,6 +7,7 @@ from typing import Any
 
 from elb.claims.judging import Judgement, judge_all
 from elb.config import Params, load_params
+from elb.models.registry import sha256_of
 from elb.report.render import read_optional_json, write_report
 
 
@@ -25,6 +26,21 @@ def check_one_run(params: Params, judgement: Judgement, dataset: dict[str, Any] 
                            "`dvc repro`:\n" + "\n".join(problems))
 
 
+def check_evidence_current(evidence: dict[str, Any] | None) -> None:
+    """Refuse an evidence audit whose published files changed since it ran (its provenance holds their sha256);
+    the report stage runs on every `dvc repro`, so an edited published file never goes unnoticed."""
+    if not evidence:
+        return
+    made = evidence["provenance"]
+    changed = [str(Path(root) / name) for study, files in made.get("files_sha256", {}).items()
+               if (root := made["repositories"].get(study)) and Path(root).is_dir()
+               for name, digest in files.items()
+               if not (Path(root) / name).is_file() or sha256_of(Path(root) / name) != digest]
+    if changed:
+        raise RuntimeError(f"the evidence audit is stale: {len(changed)} published file(s) changed or vanished since "
+                           f"it ran ({', '.join(changed[:3])}); rerun `elb evidence`")
+
+
 def _difference(then: Any, now: Any) -> str:
     if isinstance(then, dict) and isinstance(now, dict):
         return "differs in " + ", ".join(sorted(k for k in then.keys() | now.keys() if then.get(k) != now.get(k)))
@@ -37,6 +53,7 @@ def run(params_path: str = "params.yaml") -> Path:
     dataset = read_optional_json(params.artifacts_dir / "dataset_report.json")
     check_one_run(params, judgement, dataset)
     evidence = read_optional_json(params.reports_dir / "evidence.json")
+    check_evidence_current(evidence)
     write_report(params.reports_dir, judgement, evidence["rows"] if evidence else None, dataset, params)
     print(judgement.summary_line())
     return params.reports_dir
