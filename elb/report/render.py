@@ -43,18 +43,18 @@ def evidence_by_claim(evidence: list[dict[str, Any]]) -> dict[str, list[dict[str
     return grouped
 
 
-def _pins(claim: Claim, params: Params) -> dict[str, str]:
+def _pins(claim: Claim, known: dict[str, Any], params: Params) -> dict[str, str]:
     """Measured claims: the method as the catalogue and params implement it; others: the published method."""
     if claim.quantity is None:
         return dict(claim.method_pins)
-    return method_pins(known_quantities(params)[claim.quantity], params)
+    return method_pins(known[claim.quantity], params)
 
 
 def build_context(judgement: Judgement, evidence: list[dict[str, Any]], dataset: dict[str, Any] | None,
                   params: Params) -> dict[str, Any]:
     by_id = {claim.id: claim for claim in judgement.claims}
-    grouped = evidence_by_claim(evidence)
-    rows = [{"claim": by_id[v.claim_id], "verdict": v, "pins": _pins(by_id[v.claim_id], params),
+    grouped, known = evidence_by_claim(evidence), known_quantities(params)
+    rows = [{"claim": by_id[v.claim_id], "verdict": v, "pins": _pins(by_id[v.claim_id], known, params),
              "evidence": grouped.get(v.claim_id, []),
              "evidence_status": ", ".join(f"{s} x{n}" for s, n in Counter(
                  e["status"] for e in grouped.get(v.claim_id, [])).items()) or "not audited"}
