@@ -27,6 +27,18 @@ ACTIVATION_INDEX = pa.DataFrameSchema(
     name="activation_index",
 )
 
+EIP_INDEX = pa.DataFrameSchema(
+    {
+        "text_id": pa.Column(str, unique=True),
+        "role": pa.Column(str, pa.Check.isin(["train", "test", "ablated", "rated"])),
+        "label": pa.Column(int, pa.Check.isin([0, 1, 2])),
+        "scenario": pa.Column(str),
+        "n_tokens": pa.Column(int, pa.Check.gt(0)),
+    },
+    strict=True,
+    name="eip_activation_index",
+)
+
 MEASUREMENTS = pa.DataFrameSchema(
     {
         "quantity": pa.Column(str, unique=True),

@@ -109,6 +109,63 @@ class AnalysisConfig(Strict):
     council: CouncilConfig = CouncilConfig()
 
 
+class EipSteeringConfig(Strict):
+    """EIP steering with real generation (published: Qwen/Dolphin top-3 AUROC layers, 200 new tokens)."""
+
+    layers: int = Field(1, ge=1, description="Steer at the N probe layers of highest test AUROC (published: 3).")
+    alphas: list[float] = Field([-20.0, -10.0, -5.0, -3.0, -1.0, 0.0, 1.0, 3.0, 5.0, 10.0, 20.0],
+                                description="Multiples of the unit direction added to block L's output; must "
+                                            "include 0 (the baseline every success compares with).")
+    samples: int = Field(5, ge=1, description="Samples per (scenario, layer, alpha) (published: 5).")
+    temperature: float = Field(0.7, gt=0, description="Sampling temperature (published: 0.7).")
+    new_tokens: int = Field(48, ge=8, description="New tokens per sample (published 150-200; 48 keeps the CPU run "
+                                                  "inside its budget).")
+    prompt: Literal["raw", "chat"] = Field("raw", description="raw: objective, empathy pressure and 'What do you "
+                                                              "do?' as plain text (published); chat: the same as "
+                                                              "one user turn of the model's chat template (ours).")
+    random_directions: int = Field(2, ge=0, description="Random unit directions steered the same way at the first "
+                                                        "steering layer (a control the study never ran).")
+    kl_steps: int = Field(8, ge=1, description="Positions of the alpha = 0 samples over which the effect-size "
+                                               "guard averages KL(steered || unsteered) of the next-token "
+                                               "distribution.")
+    min_kl: float = Field(0.01, ge=0, description="Effect-size guard (ours): an alpha whose mean KL stays below "
+                                                  "this (nats) counts as no effect, so never as a success.")
+
+    @model_validator(mode="after")
+    def _baseline(self) -> EipSteeringConfig:
+        if 0.0 not in self.alphas or len(set(self.alphas)) != len(self.alphas):
+            raise ValueError("steering.alphas must hold 0.0 (the baseline) and no repeats")
+        return self
+
+
+class EipConfig(Strict):
+    """EIP (empathy-in-action probes): data, layers and settings; a method the study never ran is marked ours."""
+
+    data_dir: Path = Field(Path("data/bundled/eip"), description="Folder in the published EIP layout: "
+                                                                  "eia_scenarios/scenarios.json and "
+                                                                  "contrastive_pairs/{train,test}_pairs.jsonl, "
+                                                                  "test_pairs_ablated.jsonl.")
+    rated_texts: Path = Field(Path("data/bundled/eip/rated_texts.json"),
+                              description="Texts rated 0/1/2: a JSON list, or the original src/eia_evaluator.py "
+                                          "(read as data with ast, never executed).")
+    layers: list[int] = Field([8, 12, 16, 20, 24], description="Published probe layers (of reference_n_layers).")
+    reference_n_layers: int = Field(32, ge=1, description="Depth of the models the EIP layers cite (32).")
+    max_tokens: int = Field(512, ge=8, description="Truncation of every probe text (published: 512).")
+    random_directions: int = Field(100, ge=10, description="Random unit directions of the baseline (published 100).")
+    permutations: int = Field(1000, ge=10, description="Label permutations of the behavioural correlation's p.")
+    cv_folds: int = Field(5, ge=2, description="Pair-grouped folds of the honest layer choice on the train pairs "
+                                               "(ours).")
+    listener_scenario: str = Field("the_listener", description="Scenario id of the 'resists steering' claim.")
+    steering: EipSteeringConfig = EipSteeringConfig()
+
+    @model_validator(mode="after")
+    def _layers_in_reference_model(self) -> EipConfig:
+        bad = [layer for layer in self.layers if not 0 <= layer < self.reference_n_layers]
+        if bad or not self.layers:
+            raise ValueError(f"eip.layers {self.layers} must be non-empty and inside 0..{self.reference_n_layers - 1}")
+        return self
+
+
 class ClaimsConfig(Strict):
     seed_runs: int = Field(5, ge=2, description="Reruns of the catalogue's spread measures with seeds seed+1..seed+N; "
                                                 "their spread gives each derived tolerance (seed_spread stage).")
@@ -125,6 +182,7 @@ class Params(Strict):
     model: ModelConfig = ModelConfig()
     activations: ActivationConfig = ActivationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    eip: EipConfig = EipConfig()
     claims: ClaimsConfig = ClaimsConfig()
 
     @model_validator(mode="after")

@@ -65,3 +65,15 @@ def layer_refs(params: Params, n_layers: int, text_set: TextSet | None = None) -
 def blocks_for(params: Params, n_layers: int, text_set: TextSet) -> list[int]:
     """The blocks one text set needs; its forward pass stops after the deepest of them."""
     return sorted({ref.block for ref in layer_refs(params, n_layers, text_set).values()})
+
+
+def eip_layer_refs(params: Params, n_layers: int) -> dict[int, LayerRef]:
+    """EIP's probe layers on the model: on a model EIP ran, its own numbers in its own convention (Phi-3 hooked
+    model.layers[L] = resid_post[L]; Qwen and Dolphin read hidden_states[L]); on any other model mapped by relative
+    depth as the output of block L (resid_post, where the steering hook adds its vector)."""
+    cfg, model = params.eip, find(params.model.name, "eip")
+    use = model.use("eip") if model and model.n_layers == n_layers else None
+    if use is None or use.convention is None:
+        return {layer: map_layer(layer, cfg.reference_n_layers, n_layers) for layer in cfg.layers}
+    return {layer: LayerRef(use.convention, layer, cfg.reference_n_layers, layer, n_layers,
+                            f"absolute ({model.hub_id}: EIP's own layer numbers)") for layer in cfg.layers}

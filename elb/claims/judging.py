@@ -19,6 +19,8 @@ from elb.provenance import MeasurementProvenance
 
 
 BUNDLED = Path(__file__).resolve().parents[2] / "data" / "bundled"
+EIP_MEASUREMENTS = ("eip/measurements.json", "eip/steering_measurements.json")  # under artifacts_dir
+EIP_SPREAD = "eip/seed_spread.json"
 
 
 def dataset_label(data_dir: Path, hashes: dict[str, str]) -> str:
@@ -38,6 +40,7 @@ class Judgement:
     provenance: MeasurementProvenance
     dataset: str
     measurements: dict[str, Measurement]
+    eip_provenance: tuple[MeasurementProvenance, ...] = ()  # one per EIP measurement file
 
     @property
     def model(self) -> str:
@@ -65,8 +68,15 @@ def judge_all(params: Params) -> Judgement:
     if report_path.exists():  # absent: its quantities are missing, so their claims get ERROR with that reason
         report = json.loads(report_path.read_text(encoding="utf-8"))
         measurements |= {q: d.read(report, params) for q, d in DATASET_QUANTITIES.items()}
-    spread = read_seed_spread(params.artifacts_dir / "seed_spread.json")
+    eip_provenance = []
+    for name in EIP_MEASUREMENTS:  # absent: their claims get ERROR naming the missing quantity
+        if (params.artifacts_dir / name).exists():
+            found, made = read_measurements(params.artifacts_dir / name)
+            measurements |= found
+            eip_provenance.append(made)
+    spread = read_seed_spread(params.artifacts_dir / "seed_spread.json") | read_seed_spread(
+        params.artifacts_dir / EIP_SPREAD)
     model = provenance.activations.model.model
     dataset = dataset_label(params.data_dir, provenance.activations.data)
     verdicts = [judge(c, measurements, model, _tolerance(c, spread, params), dataset) for c in claims]
-    return Judgement(claims, verdicts, provenance, dataset, measurements)
+    return Judgement(claims, verdicts, provenance, dataset, measurements, tuple(eip_provenance))

@@ -17,10 +17,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from elb.activations.pooling import POOLINGS
-from elb.config import AnalysisConfig, Params
+from elb.config import AnalysisConfig, EipConfig, Params
 from elb.datasets.formatting import TEMPLATES
 from elb.datasets.spec import EMPATHY_TYPES, NON_EMPATHY, SPECS, TRIPLETS
-from elb.measures import council, phase2, sae
+from elb.measures import council, eip, phase2, sae, steering
 from elb.measures.measurement import Measurement
 
 TextSet = Literal["pipeline", "validation"]
@@ -187,6 +187,64 @@ CATALOGUE: tuple[Measure, ...] = (
 
 
 @dataclass(frozen=True)
+class EipMeasure:
+    """One EIP analysis: `compute(data, params.eip, seed)` on `{published layer: EipLayer}` (stage eip_measures) or on
+    a `SteeringRun` (stage eip_steering, which generates with the model). `settings` are fields under `eip`."""
+
+    name: str
+    method: str
+    quantities: tuple[str, ...]
+    compute: Callable[[Any, EipConfig, int], list[Measurement]]
+    settings: tuple[str, ...] = ()
+    spread: bool = False  # rerun with other seeds (cheap: no model) behind derived tolerances
+    stage: str = "eip_measures"
+
+    def run(self, data: Any, cfg: EipConfig, seed: int) -> list[Measurement]:
+        return self.compute(data, cfg, seed)
+
+    def expanded(self, params: Params) -> list[str]:
+        return [q.replace(LAYER_TAG, f"L{layer}") for q in self.quantities
+                for layer in (params.eip.layers if LAYER_TAG in q else [None])]
+
+
+EIP_CATALOGUE: tuple[EipMeasure, ...] = (
+    EipMeasure("eip_probes", "unit mean-difference direction of the train pairs' mean-pooled activations; dot-product "
+               "scores of the test texts; AUROC, accuracy at the median threshold; best layer = highest test AUROC "
+               "(published, selected on the test set) with its AUROC against random unit directions; the honest "
+               "variant (ours) picks the layer by pair-grouped CV on the train pairs and scores it once on test",
+               (f"eip.probe.auroc@{LAYER_TAG}", "eip.probe.best_auroc", "eip.probe.best_layer",
+                "eip.probe.accuracy_median", "eip.probe.cv_layer", "eip.probe.cv_test_auroc", "eip.random.z",
+                "eip.random.mean", "eip.random.sd", "eip.random.p95"),
+               eip.probes, ("random_directions", "cv_folds"), spread=True),
+    EipMeasure("eip_ablation", "the train direction scores the test set before and after empathy keywords in the "
+               "empathic test texts were replaced by synonyms (the non-empathic texts unchanged), at the best layer",
+               ("eip.ablation.auroc_after", "eip.ablation.auroc_drop"), eip.ablation, spread=True),
+    EipMeasure("eip_correlation", "probe scores of the rated texts at the best layer against their 0/1/2 rubric "
+               "ratings: Pearson r (Fisher interval; one-sided permutation p of shuffled ratings), Spearman r, "
+               "accuracy on the 0 vs 2 texts at their median score",
+               ("eip.correlation.pearson_r", "eip.correlation.spearman_r", "eip.correlation.binary_accuracy"),
+               eip.correlation, ("permutations",), spread=True),
+    EipMeasure("eip_steering", "sampling with alpha x unit direction added to the output of block L at every position "
+               "on every step (all samples and alphas of a cell in one batch), at the steering.layers probe layers of "
+               "highest test AUROC; a sample is empathetic when it holds more distinct empathy keywords (11) than "
+               "task keywords (10); success of an alpha != 0: the empathic rate moved its way vs alpha = 0 (published "
+               "rule: no rise counts for negative alpha; variants positive-only, negative-only, ties as failure); "
+               "ours: guarded success needs mean KL >= steering.min_kl, and random unit directions steered the same "
+               "way at the first steering layer",
+               ("eip.steering.success_published_rule", "eip.steering.success_positive_alpha",
+                "eip.steering.success_negative_alpha", "eip.steering.success_ties_as_failure",
+                "eip.steering.success_guarded", "eip.steering.listener_success",
+                "eip.steering.success_at_best_probe_layer", "eip.steering.random_success",
+                "eip.steering.success_minus_random", "eip.steering.coherence", "eip.steering.baseline_empathic_rate",
+                "eip.steering.empathic_rate_max_alpha", "eip.steering.keyword_ratio_max_alpha",
+                "eip.steering.mean_kl"),
+               steering.steering, ("steering.layers", "steering.alphas", "steering.samples", "steering.temperature",
+                                   "steering.new_tokens", "steering.prompt", "steering.random_directions",
+                                   "steering.kl_steps", "steering.min_kl", "listener_scenario"), stage="eip_steering"),
+)
+
+
+@dataclass(frozen=True)
 class DatasetQuantity:
     """A property of the dataset itself, no model: the validate_data stage computes it, judging reads it."""
 
@@ -209,9 +267,12 @@ DATASET_QUANTITIES = {q.quantity: q for q in (
 )}
 
 
-def known_quantities(params: Params) -> dict[str, Measure | DatasetQuantity]:
+AnyMeasure = Measure | EipMeasure | DatasetQuantity
+
+
+def known_quantities(params: Params) -> dict[str, AnyMeasure]:
     """Every quantity the catalogue produces under these params, with what produces it."""
-    return {**{quantity: measure for measure in CATALOGUE for quantity in measure.expanded(params)},
+    return {**{quantity: measure for measure in (*CATALOGUE, *EIP_CATALOGUE) for quantity in measure.expanded(params)},
             **DATASET_QUANTITIES}
 
 
@@ -222,18 +283,20 @@ def unknown_quantity_message(name: str, known: Iterable[str]) -> str:
     return f"unknown quantity {name!r}{hint}"
 
 
-def _setting(cfg: AnalysisConfig, path: str) -> Any:
+def _setting(cfg: Any, path: str) -> Any:
     value: Any = cfg
     for part in path.split("."):
         value = getattr(value, part)
     return value
 
 
-def method_pins(measure: Measure | DatasetQuantity, params: Params) -> dict[str, str]:
+def method_pins(measure: AnyMeasure, params: Params) -> dict[str, str]:
     """The method as the code and params implement it, for the report (never hand-written)."""
     if isinstance(measure, DatasetQuantity):
         return {"data": f"the first n_triplets triplets (= {params.analysis.validation.n_triplets})",
                 "method": measure.method, "stage": "validate_data (no model)"}
+    if isinstance(measure, EipMeasure):
+        return eip_pins(measure, params)
     inputs, subset = measure.inputs, SUBSETS[measure.inputs.subset]
     layers = ", ".join(str(layer) for layer in inputs.published_layers(params))
     size = subset.size(params)
@@ -249,12 +312,31 @@ def method_pins(measure: Measure | DatasetQuantity, params: Params) -> dict[str,
     }
 
 
+def eip_pins(measure: EipMeasure, params: Params) -> dict[str, str]:
+    cfg = params.eip
+    return {
+        "layer": f"{', '.join(map(str, cfg.layers))} of {cfg.reference_n_layers}: on a model EIP ran its own numbers "
+                 "and convention (Phi-3 model.layers[L] output; Qwen, Dolphin hidden_states[L]), on any other model "
+                 "the output of block L mapped by relative depth",
+        "pooling": "mean over every token of each text (one text per forward as published; our batches are masked)",
+        "text_format": f"raw text, the tokenizer's own special tokens, truncated at {cfg.max_tokens} tokens",
+        "data": f"{cfg.data_dir}: train pairs, test pairs, ablated test pairs; rated texts {cfg.rated_texts}",
+        "method": measure.method,
+        "settings": ", ".join(f"eip.{path}={_setting(cfg, path)}" for path in measure.settings),
+        "seed": str(params.seed),
+        "stage": measure.stage,
+    }
+
+
 def quantities_table(params: Params) -> str:
     """The catalogue as a Markdown table (the README's list of quantities is this, checked by a test)."""
     lines = ["| quantity | measure | text set / pooling / layer / subset |", "|---|---|---|"]
     for quantity, measure in known_quantities(params).items():
         if isinstance(measure, DatasetQuantity):
             lines.append(f"| `{quantity}` | dataset | no model: the data files themselves |")
+            continue
+        if isinstance(measure, EipMeasure):
+            lines.append(f"| `{quantity}` | {measure.name} | EIP texts / mean / eip.layers / {measure.stage} |")
             continue
         i = measure.inputs
         lines.append(f"| `{quantity}` | {measure.name} | {i.text_set} / {i.pooling} / {i.layers} / {i.subset} |")

@@ -30,6 +30,7 @@ class LoadedModel:
     bridge: Any
     tokenizer: Any  # the Bridge's: TransformerLens reloads it with add_bos_token=True where it can
     hf_model: Any
+    hf_tokenizer: Any  # AutoTokenizer with its own defaults (EIP's scripts tokenized with it)
     n_layers: int
     d_model: int
     centre_residual: bool = False  # mean-centre resid over d_model, as TransformerLens reports LayerNorm models
@@ -269,4 +270,4 @@ def load_model(config: ModelConfig) -> LoadedModel:
         "trust_remote_code": config.trust_remote_code,
         "versions": {pkg: version(pkg) for pkg in ("torch", "transformers", "transformer-lens")},
     }
-    return LoadedModel(bridge, bridge.tokenizer, hf_model, bridge.cfg.n_layers, bridge.cfg.d_model, centre, provenance)
+    return LoadedModel(bridge, bridge.tokenizer, hf_model, tokenizer, bridge.cfg.n_layers, bridge.cfg.d_model, centre, provenance)

@@ -20,6 +20,11 @@ def check_one_run(params: Params, judgement: Judgement, dataset: dict[str, Any] 
            "data files (dataset_report.json)": (dataset or {}).get("sha256")}
     then = {"seed (params.yaml)": made.seed, "analysis (params.yaml)": made.analysis,
             "data files (dataset_report.json)": made.activations.data}
+    for i, eip in enumerate(judgement.eip_provenance):
+        now[f"EIP file {i + 1}: eip (params.yaml)"] = params.eip.model_dump(mode="json")
+        then[f"EIP file {i + 1}: eip (params.yaml)"] = eip.analysis
+        now[f"EIP file {i + 1}: model"] = made.activations.model.model_dump()
+        then[f"EIP file {i + 1}: model"] = eip.activations.model.model_dump()
     problems = [f"  {key}: {_difference(then[key], now[key])}" for key in now if then[key] != now[key]]
     if problems:
         raise RuntimeError("the stored measurements come from another run than the one described now; run "
