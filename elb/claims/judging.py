@@ -12,6 +12,7 @@ from elb.claims.registry import load_registry
 from elb.claims.tolerance import Tolerance, derive_tolerance
 from elb.claims.verdict import VERDICTS, Verdict, judge
 from elb.config import Params
+from elb.datasets.eip import PAIR_FILES
 from elb.datasets.spec import TRIPLETS
 from elb.measures.catalogue import DATASET_QUANTITIES, known_quantities
 from elb.measures.measurement import Measurement
@@ -29,6 +30,14 @@ def dataset_label(data_dir: Path, hashes: dict[str, str]) -> str:
             else f"folder {data_dir}")
     digest = hashes.get(TRIPLETS.filename, "unknown")
     return f"{kind}; {TRIPLETS.filename} sha256 {digest[:12]}"
+
+
+def eip_dataset_label(data_dir: Path, hashes: dict[str, str]) -> str:
+    """Which EIP data a verdict stands on, with the train pairs' sha256."""
+    kind = ("bundled EIP set (our own writing, length-balanced)" if Path(data_dir).resolve() == BUNDLED / "eip"
+            else f"EIP folder {data_dir}")
+    digest = next((h for f, h in hashes.items() if f.endswith(str(PAIR_FILES["train"]))), "unknown")
+    return f"{kind}; train_pairs.jsonl sha256 {digest[:12]}"
 
 
 @dataclass(frozen=True)
@@ -78,5 +87,7 @@ def judge_all(params: Params) -> Judgement:
         params.artifacts_dir / EIP_SPREAD)
     model = provenance.activations.model.model
     dataset = dataset_label(params.data_dir, provenance.activations.data)
-    verdicts = [judge(c, measurements, model, _tolerance(c, spread, params), dataset) for c in claims]
+    eip_data = eip_dataset_label(params.eip.data_dir, eip_provenance[0].activations.data if eip_provenance else {})
+    verdicts = [judge(c, measurements, model, _tolerance(c, spread, params), eip_data if c.study == "EIP" else dataset)
+                for c in claims]
     return Judgement(claims, verdicts, provenance, dataset, measurements, tuple(eip_provenance))

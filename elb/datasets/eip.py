@@ -198,3 +198,15 @@ def data_hashes(data_dir: Path, rated_path: Path) -> dict[str, str]:
     from elb.models.registry import sha256_of
     files = [Path(data_dir) / SCENARIOS, *(Path(data_dir) / p for p in PAIR_FILES.values()), Path(rated_path)]
     return {str(path): sha256_of(path) for path in files}
+
+
+def length_balance(data_dir: Path) -> dict[str, Any]:
+    """Word counts of the empathic and non-empathic side of every train and test pair, and a paired t-test."""
+    from scipy.stats import ttest_rel
+    pairs = [pair for role in ("train", "test") for pair in load_pairs(Path(data_dir) / PAIR_FILES[role])]
+    empathic = [len(p.empathic_text.split()) for p in pairs]
+    other = [len(p.non_empathic_text.split()) for p in pairs]
+    test = ttest_rel(empathic, other)
+    return {"pairs": len(pairs), "empathic_mean_words": sum(empathic) / len(pairs),
+            "non_empathic_mean_words": sum(other) / len(pairs), "paired_t": float(test.statistic),
+            "p_value": float(test.pvalue)}

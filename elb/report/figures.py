@@ -19,6 +19,7 @@ from elb.measures.measurement import Measurement  # noqa: E402
 COLOURS = {"HOLDS": "#1a7f37", "FAILS": "#cf222e", "INCONCLUSIVE": "#9a6700", "SKIPPED": "#6e7781",
            "ERROR": "#8250df"}
 SWEEP = re.compile(r"^(?P<base>.+)@L(?P<layer>\d+)$")
+EIP_AUROC = "eip.probe.auroc"  # drawn with its random-direction band by eip_probe_layers
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def layer_curves(judgement: Judgement) -> list[Figure]:
     """Each swept quantity (`name@L<layer>`) against the published layer, with its shuffled-label null band."""
     curves: dict[str, list[tuple[int, Measurement]]] = {}
     for quantity, m in judgement.measurements.items():
-        if match := SWEEP.match(quantity):
+        if (match := SWEEP.match(quantity)) and match["base"] != EIP_AUROC:
             curves.setdefault(match["base"], []).append((int(match["layer"]), m))
     figures = []
     for base, points in curves.items():
@@ -124,6 +125,57 @@ def null_histograms(judgement: Judgement) -> list[Figure]:
     return figures
 
 
+def eip_probe_layers(judgement: Judgement) -> Figure | None:
+    """EIP probe test AUROC by layer against the AUROC band of random unit directions at each layer."""
+    random = judgement.measurements.get("eip.random.z")
+    points = sorted((int(m["layer"]), judgement.measurements[q]) for q in judgement.measurements
+                    if (m := SWEEP.match(q)) and m["base"] == EIP_AUROC)
+    if random is None or not points:
+        return None
+    band = {int(layer): values for layer, values in random.details["band_by_layer"].items()}
+    layers, rows = [layer for layer, _ in points], [m for _, m in points]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.fill_between(layers, [band[x]["mean"] - 2 * band[x]["sd"] for x in layers],
+                    [band[x]["mean"] + 2 * band[x]["sd"] for x in layers], color="#d1d9e0",
+                    label="random unit directions, mean +/- 2 SD")
+    ax.plot(layers, [band[x]["p95"] for x in layers], "--", color="#8c959f", lw=1, label="random, 95th percentile")
+    values = [m.value for m in rows]
+    ax.errorbar(layers, values, yerr=_spans(values, [m.ci_low for m in rows], [m.ci_high for m in rows]), fmt="o-",
+                color="#0969da", capsize=3, label="mean-difference probe (Hanley-McNeil interval)")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("EIP layer (of 32; mapped to this model)")
+    ax.set_ylabel("test AUROC")
+    ax.legend(fontsize=7, loc="lower right")
+    caption = (f"EIP probe test AUROC by layer against {random.n} random unit directions per layer, "
+               f"{judgement.model} on the EIP data.")
+    return Figure("eip-probe-auroc-by-layer", caption, caption, _png(fig))
+
+
+def eip_steering_curve(judgement: Judgement) -> Figure | None:
+    """Empathic and coherent share of the samples by alpha, beside random directions, with the mean KL."""
+    success = judgement.measurements.get("eip.steering.success_published_rule")
+    if success is None or "by_alpha" not in success.details:
+        return None
+    curve = {float(a): v for a, v in success.details["by_alpha"].items()}
+    alphas = sorted(curve)
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    ax.plot(alphas, [curve[a]["empathic_rate"] for a in alphas], "o-", color="#1a7f37", label="empathic (keyword rule)")
+    ax.plot(alphas, [curve[a]["random_empathic_rate"] for a in alphas], "o--", color="#8c959f",
+            label="empathic, random directions")
+    ax.plot(alphas, [curve[a]["coherent_rate"] for a in alphas], "s-", color="#0969da", label="coherent")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("alpha (multiple of the unit direction added to block L's output)")
+    ax.set_ylabel("share of samples")
+    kl = ax.twinx()
+    kl.plot(alphas, [curve[a]["mean_kl"] for a in alphas], ":", color="#cf222e", label="mean KL vs alpha = 0")
+    kl.set_ylabel("KL (nats)", color="#cf222e", fontsize=8)
+    handles = [h for axis in (ax, kl) for h in axis.get_legend_handles_labels()[0]]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper center")
+    caption = (f"EIP steering by alpha: share of empathic and coherent samples, random directions, and the "
+               f"effect size (mean KL), {judgement.model}. Success {success.value:.2f} under the published rule.")
+    return Figure("eip-steering-by-alpha", caption, caption, _png(fig))
+
+
 def all_figures(judgement: Judgement) -> list[Figure]:
-    found = forest(judgement)
-    return [*([found] if found else []), *layer_curves(judgement), *null_histograms(judgement)]
+    found = [f for f in (forest(judgement), eip_probe_layers(judgement), eip_steering_curve(judgement)) if f]
+    return [*found, *layer_curves(judgement), *null_histograms(judgement)]

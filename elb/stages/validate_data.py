@@ -9,6 +9,7 @@ import yaml
 
 from elb.artifacts import DATASET_LENGTHS
 from elb.config import Params, load_params
+from elb.datasets.eip import data_hashes, eip_texts, length_balance, load_scenarios
 from elb.datasets.loaders import validate
 from elb.datasets.quality import validated_report
 from elb.io import retract_report, write_json
@@ -22,6 +23,11 @@ def run(params_path: str = "params.yaml") -> Path:
     rows = [{"subset": subset, "label": label, **stats, "chi2": result["chi2"], "p_value": result["p_value"]}
             for subset, result in report["length_confound"].items() for label, stats in result["lengths"].items()]
     validate(pd.DataFrame(rows), DATASET_LENGTHS, target, id_column="subset")
+    texts = eip_texts(params.eip.data_dir, params.eip.rated_texts)
+    report["eip"] = {"data_dir": str(params.eip.data_dir), "texts": texts["role"].value_counts().to_dict(),
+                     "scenarios": len(load_scenarios(params.eip.data_dir)),
+                     "length_balance": length_balance(params.eip.data_dir),
+                     "sha256": data_hashes(params.eip.data_dir, params.eip.rated_texts)}
     write_json(target, report)
     return target
 
