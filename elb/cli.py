@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -123,6 +124,18 @@ def _evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ablate(args: argparse.Namespace) -> int:
+    from elb.datasets.eip import PAIR_FILES, SYNONYMS, ablate_pairs, load_pairs, load_synonyms
+    from elb.io import write_text
+
+    folder = Path(args.eip_data_dir)
+    rows = ablate_pairs(load_pairs(folder / PAIR_FILES["test"]), load_synonyms(folder / SYNONYMS), args.seed)
+    write_text(folder / PAIR_FILES["ablated"], "".join(json.dumps(row) + "\n" for row in rows))
+    print(f"wrote {folder / PAIR_FILES['ablated']}: {sum(r['ablation_stats']['total_replacements'] for r in rows)} "
+          f"replacements in {len(rows)} empathic test texts (non-empathic texts unchanged)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="elb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     evidence.add_argument("--eip-repo", type=Path)
     evidence.add_argument("--reports-dir", default=str(ROOT / "reports"))
     evidence.set_defaults(func=_evidence)
+    ablate = sub.add_parser("ablate", help="build an EIP folder's test_pairs_ablated.jsonl from its test pairs and "
+                                           "keyword_synonyms.json (only the empathic texts change)")
+    ablate.add_argument("eip_data_dir", nargs="?", default=str(ROOT / "data" / "bundled" / "eip"))
+    ablate.add_argument("--seed", type=int, default=42, help="seed of the synonym choices")
+    ablate.set_defaults(func=_ablate)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -118,12 +118,12 @@ class EipSteeringConfig(Strict):
                                             "include 0 (the baseline every success compares with).")
     samples: int = Field(5, ge=1, description="Samples per (scenario, layer, alpha) (published: 5).")
     temperature: float = Field(0.7, gt=0, description="Sampling temperature (published: 0.7).")
-    new_tokens: int = Field(48, ge=8, description="New tokens per sample (published 150-200; 48 keeps the CPU run "
+    new_tokens: int = Field(32, ge=8, description="New tokens per sample (published 150-200; 32 keeps the CPU run "
                                                   "inside its budget).")
     prompt: Literal["raw", "chat"] = Field("raw", description="raw: objective, empathy pressure and 'What do you "
                                                               "do?' as plain text (published); chat: the same as "
                                                               "one user turn of the model's chat template (ours).")
-    random_directions: int = Field(2, ge=0, description="Random unit directions steered the same way at the first "
+    random_directions: int = Field(1, ge=0, description="Random unit directions steered the same way at the first "
                                                         "steering layer (a control the study never ran).")
     kl_steps: int = Field(8, ge=1, description="Positions of the alpha = 0 samples over which the effect-size "
                                                "guard averages KL(steered || unsteered) of the next-token "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from scipy import stats
 
 from elb.claims.registry import load_registry
+from elb.cli import main
 from elb.claims.verdict import judge
 from elb.config import EipConfig
 from elb.datasets.eip import (PAIR_FILES, SYNONYMS, ablate_pairs, ablate_text, eip_texts, load_pairs, load_rated,
@@ -39,8 +41,13 @@ def test_bundled_data_sizes_and_length_balance():
     assert stats.ttest_rel(empathic, other).pvalue > 0.05  # no detectable length difference between the sides
 
 
-def test_committed_ablated_set_is_built_from_our_synonym_map():
+def test_committed_ablated_set_is_what_elb_ablate_builds(tmp_path):
     built = ablate_pairs(load_pairs(EIP_DATA / PAIR_FILES["test"]), load_synonyms(EIP_DATA / SYNONYMS), seed=42)
+    copy = tmp_path / "eip"
+    shutil.copytree(EIP_DATA, copy)
+    (copy / PAIR_FILES["ablated"]).unlink()
+    assert main(["ablate", str(copy)]) == 0
+    assert (copy / PAIR_FILES["ablated"]).read_bytes() == (EIP_DATA / PAIR_FILES["ablated"]).read_bytes()
     committed = [json.loads(line) for line in (EIP_DATA / PAIR_FILES["ablated"]).read_text().splitlines()]
     assert committed == built
     original = load_pairs(EIP_DATA / PAIR_FILES["test"])
@@ -223,3 +230,19 @@ def test_shared_prefill_generates_as_a_plain_batch(tiny_model):
     assert all(v > 0 for v in cell.kl.values())
     zero = generate_cell(tiny_model, ids, 1, direction * 0, alphas, 2, 6, 0.7, seed=7, kl_steps=3)
     assert all(v == pytest.approx(0, abs=1e-7) for v in zero.kl.values())
+
+
+def test_our_steering_measurement_and_the_audit_score_alike():
+    """One scoring path: the success the steering measure reports equals the audit's reading of the same file."""
+    from elb.audit.eip import overall_success, success_by_cell
+    from elb.measures.steering import SteeringFile, SteeringRun, steering
+    empathic, plain = "I feel sorry and want to help and support and comfort you", "the task and goal are to win"
+    layer = [{"layer": 12, "experiments": [{"scenario": s, "conditions": [
+        {"alpha": a, "samples": [empathic if (a > 0) == (i % 2 == 0) else plain for i in range(3)]}
+        for a in (-5.0, 0.0, 5.0, 10.0)]} for s in ("the_listener", "the_ferry")]}]
+    f = SteeringFile.model_validate({"model": "m", "alphas_tested": [-5.0, 0.0, 5.0, 10.0], "layer_results": layer})
+    kl = {12: {-5.0: 1.0, 5.0: 1.0, 10.0: 1.0}}
+    measured = {m.quantity: m for m in steering(SteeringRun(f, [f], kl, 12, "synthetic"), EipConfig(), 0)}
+    assert measured["eip.steering.success_published_rule"].value == pytest.approx(
+        overall_success(success_by_cell(f.rates())))
+    assert measured["eip.steering.success_minus_random"].value == 0
