@@ -27,6 +27,7 @@ LAYERS = {8, 12, 16, 20, 24}
 N_TEST = 15                      # test pairs: 15 empathic x 15 non-empathic texts
 README_ALPHAS = {-20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0}
 STEERING = ("results/**/*_steering_multilayer.json", "results/**/phi3_steering_complete_*.json")
+STEERING_AGGREGATE = "all_models_steering_multilayer.json"  # a summary of the per-model files, not a run
 V0 = "results/steering_comprehensive.json"
 V0_ALPHA = 20.0
 V0_LAYERS = [8, 12]
@@ -488,7 +489,7 @@ def audit(a: Audit) -> None:
                  TypeAdapter(dict[str, Correlation]).validate_python),
            check_cross_model_correlations)
     steering: dict[str, float] = {}
-    for f in a.each(Files(STEERING, STEERING_CLAIMS, SteeringFile.model_validate),
+    for f in a.each(Files(STEERING, STEERING_CLAIMS, SteeringFile.model_validate, exclude=(STEERING_AGGREGATE,)),
                     lambda at, f: check_steering(a, at, f)):
         steering.setdefault(a.hub_id(f.model), overall_success(success_by_cell(f.rates())))
     a.each(Files((V0,), V0_CLAIMS, SteeringFile.model_validate, model=PHI3, required=True), check_v0)
