@@ -29,6 +29,7 @@ def copy_project(folder: Path, stages: dict[str, dict]) -> None:
     (model / "model.safetensors").write_bytes(b"weights v1")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(data_dir="mydata")
+    params["eip"].update(data_dir="mydata/eip", rated_texts="mydata/eip/rated_texts.json")
     params["model"]["name"] = "local_models/m"
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     (folder / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))

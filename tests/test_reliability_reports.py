@@ -92,7 +92,7 @@ def _made(params: Params, data: dict[str, str]) -> SimpleNamespace:
     """A judgement whose measurements were made with `params` on files with these hashes."""
     made = SimpleNamespace(seed=params.seed, analysis=params.analysis.model_dump(mode="json"),
                            activations=SimpleNamespace(data=data))
-    return SimpleNamespace(provenance=made)
+    return SimpleNamespace(provenance=made, eip_provenance=())
 
 
 def test_the_report_refuses_artifacts_of_different_runs():

@@ -54,7 +54,8 @@ def _spans(values: list[float], lows: list[float], highs: list[float]) -> list[l
 
 def _measured(judgement: Judgement) -> list[tuple[Claim, Verdict]]:
     by_id = {c.id: c for c in judgement.claims}
-    return [(by_id[v.claim_id], v) for v in judgement.verdicts if v.measured and v.verdict != "ERROR"]
+    return [(by_id[v.claim_id], v) for v in judgement.verdicts if v.measured and v.verdict != "ERROR"
+            and None not in (v.measured["value"], v.measured["ci_low"], v.measured["ci_high"])]
 
 
 def forest(judgement: Judgement) -> Figure | None:
