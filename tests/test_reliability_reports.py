@@ -106,6 +106,25 @@ def test_the_report_refuses_artifacts_of_different_runs():
         check_one_run(edited, _made(params, data), {"sha256": data})
 
 
+def test_the_report_refuses_eip_measurements_of_other_settings_or_another_model():
+    params, data = Params(), {"triplets_filtered.json": "a" * 64}
+    model = SimpleNamespace(model_dump=lambda: {"model": "m"})
+    other = SimpleNamespace(model_dump=lambda: {"model": "n"})
+
+    def eip_run(eip: dict, eip_model) -> SimpleNamespace:
+        judged = _made(params, data)
+        judged.provenance.activations.model = model
+        judged.eip_provenance = (SimpleNamespace(analysis=eip, activations=SimpleNamespace(model=eip_model)),)
+        return judged
+
+    check_one_run(params, eip_run(params.eip.model_dump(mode="json"), model), {"sha256": data})
+    fewer = Params.model_validate({"eip": {"steering": {"samples": 2}}}).eip.model_dump(mode="json")
+    with pytest.raises(RuntimeError, match=r"EIP file 1: eip \(params.yaml\): differs in steering"):
+        check_one_run(params, eip_run(fewer, model), {"sha256": data})
+    with pytest.raises(RuntimeError, match=r"EIP file 1: model"):
+        check_one_run(params, eip_run(params.eip.model_dump(mode="json"), other), {"sha256": data})
+
+
 def test_the_report_notes_unconverged_fits_beside_the_verdict():
     rng = np.random.default_rng(0)
     data = Probed(rng.normal(size=(30, 4)), np.repeat(np.array(["a", "b", "c"]), 10), ("a", "b", "c"), "synthetic")

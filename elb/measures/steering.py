@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 from scipy.stats import norm
 
 from elb.config import EipConfig
-from elb.measures.eip import EMPATHY_KEYWORDS, SUCCESS_RULES, alpha_successes, is_coherent, is_empathetic
+from elb.measures.eip import (EMPATHY_KEYWORDS, SUCCESS_RULES, alpha_successes, is_coherent, is_empathetic,
+                              steering_success)
 from elb.measures.measurement import Measurement
 from elb.measures.stats import clopper_pearson
 
@@ -121,8 +122,11 @@ def steering(run: SteeringRun, cfg: EipConfig, seed: int, confidence: float = 0.
         values["mean_kl"] = float(np.mean([kl[alpha] for kl in run.kl.values()])) if alpha else 0.0
         values["random_empathic_rate"] = float(np.mean([by_alpha(f)[alpha]["empathic_rate"] for f in run.randoms])) \
             if run.randoms else float("nan")
+    by_cell = {f"L{layer} {scenario}": values for (layer, scenario), values in
+               ((cell, steering_success({a: v[0] for a, v in rates.items()}))
+                for cell, rates in run.empathy.rates().items())}
     out = [share([flags[r] for *_, flags in made if r in flags], f"eip.steering.{r}", inputs, confidence,
-                 **({"by_alpha": curve} if r == rule else {})) for r in SUCCESS_RULES]
+                 **({"by_alpha": curve, "by_cell": by_cell} if r == rule else {})) for r in SUCCESS_RULES]
     mean_kl = float(np.mean([v for kl in run.kl.values() for v in kl.values()]))
     return out + [
         share(guarded, "eip.steering.success_guarded", inputs, confidence, min_kl=cfg.steering.min_kl),
