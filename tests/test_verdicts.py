@@ -79,7 +79,7 @@ def test_permutation_rule_needs_significance_on_either_side(value, p_above, p_be
 def test_a_criterion_that_shuffled_labels_meet_is_inconclusive_unless_declared():
     null = {"p_above": 0.01, "p_below": 1.0, "null_mean": -0.49, "null_sd": 0.003, "null_n": 100}
     undeclared = judge(claim(comparator="<", threshold=0.0), measured(-0.3, -0.35, -0.25, **null), "m")
-    assert undeclared.verdict == "INCONCLUSIVE" and "shuffled labels satisfy" in undeclared.reason
+    assert undeclared.verdict == "INCONCLUSIVE" and "its null (shuffled labels) satisfies" in undeclared.reason
     declared = judge(claim(comparator="<", threshold=0.0, null_satisfies="classifier geometry"),
                      measured(-0.3, -0.35, -0.25, **null), "m")
     assert declared.verdict == "HOLDS" and "classifier geometry" in declared.reason

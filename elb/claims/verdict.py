@@ -160,7 +160,8 @@ def _decide(claim: Claim, m: Measurement | None, model: str, tolerance: Toleranc
         return "ERROR", f"no seed spread for {claim.quantity!r}, so no derived tolerance (rerun the seed_spread stage)"
     null_note = ""
     if _null_satisfies(claim, m, model, tolerance):
-        null_note = f"shuffled labels satisfy this criterion too (null mean {m.null_mean:.4g})"
+        what = m.details.get("null", "shuffled labels")
+        null_note = f"its null ({what}) satisfies this criterion too (null mean {m.null_mean:.4g})"
         if claim.null_satisfies is None:
             return "INCONCLUSIVE", f"{null_note}: the criterion cannot tell a signal from classifier geometry"
     if claim.decide_by == "permutation":
