@@ -210,3 +210,15 @@ def length_balance(data_dir: Path) -> dict[str, Any]:
     return {"pairs": len(pairs), "empathic_mean_words": sum(empathic) / len(pairs),
             "non_empathic_mean_words": sum(other) / len(pairs), "paired_t": float(test.statistic),
             "p_value": float(test.pvalue)}
+
+
+def ablation_counts(data_dir: Path) -> dict[str, Any]:
+    """Replacements recorded in the ablated test set (`ablation_stats` of each pair, as published and as ours)."""
+    stats = [pair.model_extra.get("ablation_stats") or {} for pair in load_pairs(Path(data_dir) / PAIR_FILES["ablated"])]
+    keywords: dict[str, int] = {}
+    for entry in stats:
+        for keyword, count in entry.get("keyword_counts", {}).items():
+            keywords[keyword] = keywords.get(keyword, 0) + count
+    return {"replacements": sum(entry.get("total_replacements", 0) for entry in stats),
+            "texts_with_replacements": sum(bool(entry.get("total_replacements")) for entry in stats),
+            "keywords": dict(sorted(keywords.items(), key=lambda kv: -kv[1]))}

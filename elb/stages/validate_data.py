@@ -9,7 +9,7 @@ import yaml
 
 from elb.artifacts import DATASET_LENGTHS
 from elb.config import Params, load_params
-from elb.datasets.eip import data_hashes, eip_texts, length_balance, load_scenarios
+from elb.datasets.eip import ablation_counts, data_hashes, eip_texts, length_balance, load_scenarios
 from elb.datasets.loaders import validate
 from elb.datasets.quality import validated_report
 from elb.io import retract_report, write_json
@@ -27,6 +27,7 @@ def run(params_path: str = "params.yaml") -> Path:
     report["eip"] = {"data_dir": str(params.eip.data_dir), "texts": texts["role"].value_counts().to_dict(),
                      "scenarios": len(load_scenarios(params.eip.data_dir)),
                      "length_balance": length_balance(params.eip.data_dir),
+                     "ablation": ablation_counts(params.eip.data_dir),
                      "sha256": data_hashes(params.eip.data_dir, params.eip.rated_texts)}
     write_json(target, report)
     return target
