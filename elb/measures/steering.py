@@ -117,11 +117,11 @@ def steering(run: SteeringRun, cfg: EipConfig, seed: int, confidence: float = 0.
     rule = "success_published_rule"
     guarded = [flags[rule] and run.kl[layer][alpha] >= cfg.steering.min_kl for layer, _, alpha, flags in made]
     random_flags = [flags[rule] for f in run.randoms for *_, flags in decisions(f)]
-    curve = by_alpha(run.empathy)
+    curve, random_curves = by_alpha(run.empathy), [by_alpha(f) for f in run.randoms]
     for alpha, values in curve.items():
         values["mean_kl"] = float(np.mean([kl[alpha] for kl in run.kl.values()])) if alpha else 0.0
-        values["random_empathic_rate"] = float(np.mean([by_alpha(f)[alpha]["empathic_rate"] for f in run.randoms])) \
-            if run.randoms else float("nan")
+        values["random_empathic_rate"] = (float(np.mean([c[alpha]["empathic_rate"] for c in random_curves]))
+                                          if random_curves else float("nan"))
     by_cell = {f"L{layer} {scenario}": values for (layer, scenario), values in
                ((cell, steering_success({a: v[0] for a, v in rates.items()}))
                 for cell, rates in run.empathy.rates().items())}

@@ -69,7 +69,7 @@ class Steerer:
 def run(params_path: str = "params.yaml") -> Path:
     params = load_params(params_path)
     cfg, folder = params.eip, eip_folder(params)
-    probes, _ = read_measurements(folder / "measurements.json")
+    probes, probe_provenance = read_measurements(folder / "measurements.json")
     layers = steering_layers({layer: probes[f"eip.probe.auroc@L{layer}"].value for layer in cfg.layers},
                              cfg.steering.layers)
     directions = load_file(str(folder / "directions.safetensors"))
@@ -102,9 +102,8 @@ def run(params_path: str = "params.yaml") -> Path:
                                int(probes["eip.probe.best_layer"].value),
                                f"EIP steering at layers {layers} ({', '.join(refs[layer].describe() for layer in layers)})")
     measured = STEERING.run(steering_run, cfg, params.seed)
-    probe_provenance = read_measurements(folder / "measurements.json")[1].model_dump(mode="json")
     write_measurements(folder / "steering_measurements.json", [m.row() for m in measured],
-                       {**probe_provenance, "steering": provenance})
+                       {**probe_provenance.model_dump(mode="json"), "steering": provenance})
     print(f"EIP steering: {steerer.tokens} tokens in {steerer.seconds:.0f} s "
           f"({provenance['tokens_per_second']} tokens/s)")
     return folder
