@@ -87,13 +87,22 @@ class PipelineAConfig(Strict):
 
 
 class CouncilConfig(Strict):
-    """ELB council rounds 1 and 3: the study never published these methods; ours are declared here."""
+    """ELB council rounds 1-4: the study never published these methods; ours are declared here."""
 
     cv_folds: int = Field(5, ge=2, description="Stratified folds (shuffled with the seed) of the out-of-fold probe "
                                                "scores behind d' and AUROC, and of the fold probes behind probe "
                                                "agreement.")
     n_init: int = Field(10, ge=1, description="k-means initialisations of the clustering purity (k = number of "
                                               "labels), as in pipeline A.")
+    readout_layer: int = Field(24, description="Published layer (resid_post) where round 4's forward-pass "
+                                               "intervention at validation.layer is read by probes fit there.")
+    intervention_texts: int = Field(8, ge=4, description="Valence-stripped (neutral) texts run through the model "
+                                                          "with each intervention vector added (published: 8).")
+    intervention_random: int = Field(19, ge=19, description="Random directions (each at the mean norm of the three "
+                                                            "type vectors) behind the intervention's null; 19 is the "
+                                                            "fewest that can reach p <= 0.05.")
+    random_directions: int = Field(1000, ge=19, description="Random unit directions behind the null of "
+                                                            "cos(empathy, formality).")
 
 
 class AnalysisConfig(Strict):
@@ -207,9 +216,9 @@ def fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, str]]
 
 
 def published_layers(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, int]]:
-    """Every configured published layer: fields named `layer`, and each entry of fields named `layers`."""
+    """Every configured published layer: fields named `layer` or `*_layer`, and each entry of fields named `layers`."""
     for key, value, _ in fields(model, prefix):
-        if key.endswith(".layer"):
+        if key.endswith("layer"):
             yield key, value
         elif key.endswith(".layers"):
             yield from ((f"{key}[{i}]", layer) for i, layer in enumerate(value))

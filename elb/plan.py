@@ -1,6 +1,8 @@
 """What the claims need from a model, derived from the measurement catalogue: text sets, datasets, poolings, layers."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from elb.activations.pooling import BATCH_DEPENDENT
 from elb.config import Params
 from elb.datasets.spec import SPECS
@@ -52,14 +54,27 @@ def layer_mapping(params: Params, n_layers: int) -> str:
 def layer_refs(params: Params, n_layers: int, text_set: TextSet | None = None) -> dict[int, LayerRef]:
     """Every published layer the catalogue reads (optionally of one text set), placed on the model: at the
     study's absolute layer on a published model, else by relative depth."""
+    layers = {layer for measure in CATALOGUE if text_set in (None, measure.inputs.text_set)
+              for layer in measure.inputs.published_layers(params)}
+    return place_layers(params, n_layers, layers)
+
+
+def place_layers(params: Params, n_layers: int, layers: Iterable[int]) -> dict[int, LayerRef]:
+    """Published ELB layers placed on the model: the study's absolute layer on a published model, else by
+    relative depth."""
     reference, model = params.activations.reference_n_layers, published_model(params, n_layers)
-    layers = sorted({layer for measure in CATALOGUE if text_set in (None, measure.inputs.text_set)
-                     for layer in measure.inputs.published_layers(params)})
     if model is None:
-        return {layer: map_layer(layer, reference, n_layers) for layer in layers}
+        return {layer: map_layer(layer, reference, n_layers) for layer in sorted(layers)}
     use = model.use(STUDY)
     return {layer: absolute_layer(layer, reference, n_layers, use.layer, model.hub_id, use.convention)
-            for layer in layers}
+            for layer in sorted(layers)}
+
+
+def council_layer_refs(params: Params, n_layers: int) -> tuple[LayerRef, LayerRef]:
+    """Council rounds 2 and 4: the probe layer (validation.layer) and the intervention's readout layer."""
+    probe, readout = params.analysis.validation.layer, params.analysis.council.readout_layer
+    placed = place_layers(params, n_layers, {probe, readout})
+    return placed[probe], placed[readout]
 
 
 def blocks_for(params: Params, n_layers: int, text_set: TextSet) -> list[int]:

@@ -235,7 +235,7 @@ def test_checks_become_rows_with_their_status(tmp_path):
                        theirs="b"),
                Record("elb-r4-token-position", "mistral-7b", "extra", 0.5, "src"),
                Invariant("elb-r4-token-position", "mistral-7b", "holds", 1, "src", expected=1, holds=True),
-               Compare("elb-r4-token-position", "mistral-7b", "min_quartile_auroc", 0.9, "src", span=UNIT)])
+               Compare("elb-r4-token-position", "mistral-7b", "min_quartile_auroc", 0.93, "src", span=UNIT)])
     reading, record, invariant, compare = audit.rows
     assert (reading.status, reading.recomputed, reading.alternative) == (REINTERPRETED, 2, 4)
     assert "our reading (a): 2, DECISION-CHANGING; the other reading (b): 4, REPRODUCED" in reading.detail

@@ -16,7 +16,7 @@ from elb.measures.length import length_terciles, tercile_chi_square
 from elb.measures.phase2 import Probed
 from elb.measures.probes import (cosine, cross_validated_auroc, logistic_probe, one_vs_rest_coefficients,
                                  pairwise_cosines, recording_fits, softmax_probabilities, train_softmax_probe)
-from elb.measures.stats import clopper_pearson, percentile_interval, permutation_null, permutation_summary
+from elb.measures.stats import clopper_pearson, label_shuffles, percentile_interval, permutation_summary
 
 CLASSES = ("cognitive", "affective", "instrumental")
 
@@ -55,11 +55,12 @@ def test_permutation_summary_by_hand():
     assert permutation_summary(2.5, null)["p_above"] == pytest.approx(3 / 5)
 
 
-def test_permutation_null_keeps_group_sizes():
+def test_label_shuffles_keep_group_sizes_and_are_seeded():
     labels = np.array(list("aabbbc"))
-    seen = []
-    permutation_null(lambda shuffled: seen.append(sorted(shuffled)) or 0.0, labels, 5, seed=1)
-    assert all(s == sorted(labels) for s in seen)
+    shuffles = list(label_shuffles(labels, 5, seed=1))
+    assert all(sorted(s) == sorted(labels) for s in shuffles)
+    assert any(list(s) != list(labels) for s in shuffles)
+    assert [list(s) for s in shuffles] == [list(s) for s in label_shuffles(labels, 5, seed=1)]
 
 
 def test_cosines_by_hand():

@@ -17,7 +17,8 @@ from elb.models.loading import LoadedModel
 
 
 def hook_names(blocks: list[int]) -> list[str]:
-    return [f"blocks.{block}.hook_resid_post" for block in blocks]
+    """TransformerLens hook of each block's resid_post; block -1 is the embeddings (blocks.0.hook_resid_pre)."""
+    return ["blocks.0.hook_resid_pre" if block < 0 else f"blocks.{block}.hook_resid_post" for block in blocks]
 
 
 def to_tokens(model: LoadedModel, texts: list[str], prepend_bos: bool = True) -> list[torch.Tensor]:
@@ -59,6 +60,11 @@ def resid_post(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor | None,
     with torch.inference_mode():
         _, cache = model.bridge.run_with_cache(ids, attention_mask=mask, names_filter=names,
                                                stop_at_layer=max(blocks) + 1)
+    return stacked_states(model, cache, names)
+
+
+def stacked_states(model: LoadedModel, cache: Any, names: list[str]) -> torch.Tensor:
+    """The cached states of `names` as float32 [batch, len(names), tokens, d], centred as `resid_post` says."""
     stacked = torch.stack([cache[name] for name in names], dim=1).float()
     return stacked - stacked.mean(dim=-1, keepdim=True) if model.centre_residual else stacked
 

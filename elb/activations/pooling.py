@@ -35,6 +35,17 @@ def last_token(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
 
 
+def response_quartile_means(hidden: torch.Tensor, mask: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    """[batch, 4, d]: the mean of each quarter of a text's response tokens (positions `start` to its last real
+    token, split into four contiguous runs as equal as possible, the longer runs first)."""
+    ends, rows = mask.sum(dim=1), []
+    for row, start, end in zip(hidden, starts.tolist(), ends.tolist()):
+        if end - start < 4:
+            raise ValueError(f"a response has {end - start} tokens; quartiles need at least 4")
+        rows.append(torch.stack([chunk.mean(dim=0) for chunk in torch.tensor_split(row[start:end], 4)]))
+    return torch.stack(rows)
+
+
 POOLINGS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mean": mean_real_tokens,
     "mean_with_padding": mean_with_padding,

@@ -11,6 +11,9 @@ import numpy as np
 from elb.audit import recompute as rc
 from elb.audit.base import AGGREGATE, Audit, Check, Compare, Files, Invariant, Parsed, Reading, Where
 from elb.audit.compare import UNIT
+from elb.measures.rounds import (
+    EMERGENCE_THRESHOLD, first_layer_reaching, intervention_criteria, position_hypotheses,
+)
 
 RESULTS = "experiments/tripartite/results"
 MISTRAL = "mistral-7b"          # how rounds 1, 2 and 4 name their one model
@@ -26,7 +29,6 @@ R3_RANDOM = {"d_prime": ("elb-r3-dprime", {"tinyllama": "1.62", "phi2": "1.73", 
              "purity": ("elb-r3-purity", {"tinyllama": "0.53", "phi2": "0.50", "qwen3b": "0.50"})}
 R4_PROBABILITIES = {"cognitive": "0.915", "affective": "0.891", "instrumental": "0.844"}
 N_TEXTS_R1 = 90       # first 30 triplets
-EMERGENCE_THRESHOLD = 0.9
 
 
 class Metrics(Parsed):
@@ -216,12 +218,12 @@ def check_residualized(at: Where, f: Residualized) -> Iterator[Check]:
 
 def check_layer_emergence(at: Where, f: LayerEmergence) -> Iterator[Check]:
     claim = "elb-r2-empathy-emergence"
-    layer = rc.first_layer_reaching(f.auroc_cv, EMERGENCE_THRESHOLD, f.layers)
+    layer = first_layer_reaching(f.auroc_cv, EMERGENCE_THRESHOLD, f.layers)
     stored = f.summary.emergence_layer
     yield Compare(claim, MISTRAL, "auroc_at_emergence_layer",
                   f.auroc_cv[f.layers.index(layer)] if layer is not None else None, at("auroc_cv"),
                   f"first layer with AUROC >= {EMERGENCE_THRESHOLD}: {layer} (stored emergence_layer {stored}); "
-                  f"min AUROC from layer 1 on {np.nanmin(f.auroc_cv[1:]):.3f}", span=UNIT)
+                  f"min AUROC from layer 1 on {np.nanmin(f.auroc_cv[1:]):.3f}", published="0.96", span=UNIT)
     yield Invariant(claim, MISTRAL, "emergence_layer", stored, at("summary.emergence_layer"),
                     f"first layer reaching {EMERGENCE_THRESHOLD}", expected=layer, holds=layer == stored)
     peak = f.layers[int(np.nanargmax(f.auroc_cv))]
@@ -230,7 +232,7 @@ def check_layer_emergence(at: Where, f: LayerEmergence) -> Iterator[Check]:
 
 
 def check_emergence_comparison(at: Where, f: EmergenceComparison) -> Iterator[Check]:
-    layer = rc.first_layer_reaching(f.formality_aurocs, EMERGENCE_THRESHOLD)
+    layer = first_layer_reaching(f.formality_aurocs, EMERGENCE_THRESHOLD)
     yield Compare("elb-r2-formality-emergence", MISTRAL, "formality_emergence_layer", layer, at("formality_aurocs"),
                   f"stored {f.summary.formality_emergence}")
 
@@ -297,7 +299,7 @@ def check_three_way(at: Where, f: ThreeWayEmotion) -> Iterator[Check]:
                     "chance of a balanced 3-way task is 1/3", expected=1 / 3, holds=abs(chance - 1 / 3) < 5e-4)
     yield Compare("elb-r4-emotion-specificity", MISTRAL, "empathy_vs_emotion_auroc", emotion.empathy_vs_emotion_auroc,
                   at("emotion_specificity.empathy_vs_emotion_auroc"), span=UNIT)
-    yield Compare("elb-r4-emotion-specificity", MISTRAL, "retention_after_emotion_removal",
+    yield Compare("elb-r4-emotion-removal-retention", MISTRAL, "retention_after_emotion_removal",
                   emotion.empathy_after_emotion_removal / acc, at("emotion_specificity"),
                   "after-removal accuracy / 3-way accuracy", published="100%")
 
@@ -306,19 +308,13 @@ def check_token_position(at: Where, f: TokenPosition) -> Iterator[Check]:
     values = {f"{k}.{q}": v for k, block in f.by_position.items() for q, v in block.items()}
     yield Compare("elb-r4-token-position", MISTRAL, "min_quartile_auroc", min(values.values()), at("*_by_position"),
                   f"{len(values)} quartile AUROCs", span=UNIT)
-    recomputed = {"cognitive_peaks_early": _peaks(f.by_position["cognitive"], "Q1"),
-                  "affective_is_distributed": len(set(f.by_position["affective"].values())) == 1,
-                  "instrumental_peaks_late": _peaks(f.by_position["instrumental"], "Q4")}
+    recomputed = position_hypotheses(f.by_position)
     for name, stored in f.hypothesis_test.items():
         if name in recomputed:
             yield Invariant("elb-r4-position-hypotheses", MISTRAL, name, stored, at(f"hypothesis_test.{name}"),
                             "recomputed from the quartile AUROCs: a peak is a quartile strictly above the others, "
                             "'distributed' is every quartile equal", expected=recomputed[name],
                             holds=stored == recomputed[name])
-
-
-def _peaks(quartiles: dict[str, float], at: str) -> bool:
-    return all(quartiles[at] > v for q, v in quartiles.items() if q != at)
 
 
 def check_intervention(at: Where, f: Intervention) -> Iterator[Check]:
@@ -335,12 +331,10 @@ def check_intervention(at: Where, f: Intervention) -> Iterator[Check]:
         yield Invariant(claim, MISTRAL, f"{name}_increase", stored, at(f"summary.{name}_increase"),
                         "increase = empathy_prob - baseline", expected=round(entry.empathy_prob - base.empathy_prob, 3),
                         holds=abs(entry.empathy_prob - base.empathy_prob - stored) < 1e-6)
-        rises = entry.empathy_prob > base.empathy_prob
-        after = sum(p == index for p in entry.predictions) > len(entry.predictions) / 2
-        before = sum(p == index for p in base.predictions) > len(base.predictions) / 2
-        ours += rises + (after and not before)
-        theirs += rises + after
-        if before:
+        published, mine = intervention_criteria(base.empathy_prob, np.array(base.predictions), entry.empathy_prob,
+                                                np.array(entry.predictions), index)
+        ours, theirs = ours + mine, theirs + published
+        if np.sum(np.array(base.predictions) == index) > len(base.predictions) / 2:
             reasons.append(f"add_{name}: class {index} was already the majority before the intervention")
     yield Reading(claim, MISTRAL, "criteria_met", ours, at("intervention_results"),
                   "; ".join(reasons) + f"; stored {f.summary['criteria_met']:g}", published="6", other=theirs,
@@ -363,7 +357,8 @@ FILES: list[tuple[str, tuple[str, ...], Callable[[Any], Any], Builder]] = [
      check_emergence_comparison),
     ("empathy_independence.json", ("elb-r2-formality-removal-retention", "elb-r2-orthogonal-subspaces"),
      Independence.model_validate, check_independence),
-    ("cycle1_3way_emotion.json", ("elb-r4-three-way-accuracy", "elb-r4-emotion-specificity"),
+    ("cycle1_3way_emotion.json", ("elb-r4-three-way-accuracy", "elb-r4-emotion-specificity",
+                                  "elb-r4-emotion-removal-retention"),
      ThreeWayEmotion.model_validate, check_three_way),
     ("cycle2_token_position.json", ("elb-r4-token-position", "elb-r4-position-hypotheses"), TokenPosition.parse,
      check_token_position),

@@ -135,14 +135,6 @@ def matching_ddof(by_ddof: dict[int, float], stored: float, tol: float) -> int |
     return next((ddof for ddof, value in by_ddof.items() if abs(value - stored) <= tol), None)
 
 
-def first_layer_reaching(values: Sequence[float], threshold: float, layers: Sequence[int] | None = None) -> int | None:
-    layers = list(range(len(values))) if layers is None else list(layers)
-    for layer, value in zip(layers, values):
-        if value == value and value >= threshold:
-            return int(layer)
-    return None
-
-
 def retention(original: dict[str, float], after: dict[str, float]) -> float:
     """Mean ratio after/original over the metrics both hold."""
     keys = [k for k in original if k in after and original[k]]

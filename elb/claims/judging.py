@@ -22,6 +22,7 @@ from elb.provenance import MeasurementProvenance
 BUNDLED = Path(__file__).resolve().parents[2] / "data" / "bundled"
 EIP_MEASUREMENTS = ("eip/measurements.json", "eip/steering_measurements.json")  # under artifacts_dir
 EIP_SPREAD = "eip/seed_spread.json"
+COUNCIL_MEASUREMENTS = "council/measurements.json"  # council rounds 2 and 4 (their own stages)
 
 
 def dataset_label(data_dir: Path, hashes: dict[str, str]) -> str:
@@ -50,6 +51,7 @@ class Judgement:
     dataset: str
     measurements: dict[str, Measurement]
     eip_provenance: tuple[MeasurementProvenance, ...] = ()  # one per EIP measurement file
+    council_provenance: MeasurementProvenance | None = None  # the council rounds 2 and 4 file, when present
 
     @property
     def model(self) -> str:
@@ -83,6 +85,10 @@ def judge_all(params: Params) -> Judgement:
             found, made = read_measurements(params.artifacts_dir / name)
             measurements |= found
             eip_provenance.append(made)
+    council_provenance = None
+    if (params.artifacts_dir / COUNCIL_MEASUREMENTS).exists():
+        found, council_provenance = read_measurements(params.artifacts_dir / COUNCIL_MEASUREMENTS)
+        measurements |= found
     spread = read_seed_spread(params.artifacts_dir / "seed_spread.json") | read_seed_spread(
         params.artifacts_dir / EIP_SPREAD)
     model = provenance.activations.model.model
@@ -90,4 +96,4 @@ def judge_all(params: Params) -> Judgement:
     eip_data = eip_dataset_label(params.eip.data_dir, eip_provenance[0].activations.data if eip_provenance else {})
     verdicts = [judge(c, measurements, model, _tolerance(c, spread, params), eip_data if c.study == "EIP" else dataset)
                 for c in claims]
-    return Judgement(claims, verdicts, provenance, dataset, measurements, tuple(eip_provenance))
+    return Judgement(claims, verdicts, provenance, dataset, measurements, tuple(eip_provenance), council_provenance)

@@ -7,7 +7,8 @@ entry here, one pure function under `elb/measures/`, and a claim in `claims/regi
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -20,11 +21,24 @@ from elb.activations.pooling import POOLINGS
 from elb.config import AnalysisConfig, EipConfig, Params
 from elb.datasets.formatting import TEMPLATES
 from elb.datasets.spec import EMPATHY_TYPES, NON_EMPATHY, SPECS, TRIPLETS
-from elb.measures import council, eip, phase2, sae, steering
+from elb.measures import council, eip, phase2, rounds, sae, steering
 from elb.measures.measurement import Measurement
 
 TextSet = Literal["pipeline", "validation"]
 LAYER_TAG = "{layer}"  # in a quantity name: expands to L<published layer> for each layer of a sweep
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Torch and BLAS on one thread: the measures' small fits run many times faster than with oversubscribed
+    threads."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)
@@ -99,14 +113,8 @@ class Measure:
     spread: bool = False  # rerun with other seeds (seed_spread stage): its quantities reproduce published numbers
 
     def run(self, data: Any, cfg: AnalysisConfig, seed: int) -> list[Measurement]:
-        """`compute` on one thread: these small fits run many times faster than with oversubscribed BLAS threads."""
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with threadpool_limits(1):
-                return self.compute(data, cfg, seed)
-        finally:
-            torch.set_num_threads(threads)
+        with single_threaded():
+            return self.compute(data, cfg, seed)
 
     def expanded(self, params: Params) -> list[str]:
         """Quantity names with every sweep tag expanded to the configured published layers."""
@@ -171,14 +179,15 @@ CATALOGUE: tuple[Measure, ...] = (
                              "pipeline_a.epochs", "pipeline_a.k_min", "pipeline_a.k_max", "pipeline_a.n_init",
                              "pipeline_a.theoretical_k", "pipeline_b.epochs", "pipeline_b.lr",
                              "null_test.permutations"), spread=True),
-    Measure("council", "declared reimplementation of council rounds 1 and 3: multinomial logistic probes by stratified "
-            "K-fold CV; d' (out-of-fold scores, class vs rest over the pooled SD, mean over classes), probe agreement "
-            "(mean cosine between fold probes), k-means purity, one-vs-rest AUROC; each against shuffled labels; the "
+    Measure("council", "declared reimplementation of council rounds 1, 3 and round 4's 3-way accuracy: multinomial "
+            "logistic probes by stratified K-fold CV; d' (out-of-fold scores, class vs rest over the pooled SD, mean "
+            "over classes), probe agreement (mean cosine between fold probes), k-means purity, one-vs-rest AUROC, "
+            "accuracy of the out-of-fold predictions; each against shuffled labels; the "
             "same on length terciles and on activations with length regressed out of every dimension (retention = "
             "mean residualized / original ratio; length R^2 over dimensions)",
             Inputs("validation", "last_token", "validation.layer", "first_triplets"),
             (*(f"council.{labels}.{metric}" for labels in ("empathy", "length", "residualized")
-               for metric in council.METRICS),
+               for metric in council.REPORTED),
              "council.residualized.retention", "council.length_r2_mean", "council.length_r2_max"),
             council.rounds_one_and_three, ("council.cv_folds", "council.n_init", "validation.C",
                                            "validation.max_iter", "null_test.permutations",
@@ -187,28 +196,34 @@ CATALOGUE: tuple[Measure, ...] = (
 
 
 @dataclass(frozen=True)
-class EipMeasure:
-    """One EIP analysis: `compute(data, params.eip, seed)` on `{published layer: EipLayer}` (stage eip_measures) or on
-    a `SteeringRun` (stage eip_steering, which generates with the model). `settings` are fields under `eip`."""
+class StageMeasure:
+    """An analysis with its own stages (EIP; council rounds 2 and 4): `compute(data, cfg, seed)` with cfg the
+    params section `config` names. EIP: `{published layer: EipLayer}` (stage eip_measures) or a `SteeringRun`
+    (eip_steering, which generates with the model); council: `CouncilTexts` (council_measures). `settings` are
+    fields under that section."""
 
     name: str
     method: str
     quantities: tuple[str, ...]
-    compute: Callable[[Any, EipConfig, int], list[Measurement]]
+    compute: Callable[[Any, Any, int], list[Measurement]]
     settings: tuple[str, ...] = ()
     spread: bool = False  # rerun with other seeds (cheap: no model) behind derived tolerances
     stage: str = "eip_measures"
+    config: Literal["eip", "analysis"] = "eip"
 
-    def run(self, data: Any, cfg: EipConfig, seed: int) -> list[Measurement]:
-        return self.compute(data, cfg, seed)
+    def run(self, data: Any, cfg: Any, seed: int) -> list[Measurement]:
+        if self.config == "eip":
+            return self.compute(data, cfg, seed)
+        with single_threaded():
+            return self.compute(data, cfg, seed)
 
     def expanded(self, params: Params) -> list[str]:
         return [q.replace(LAYER_TAG, f"L{layer}") for q in self.quantities
                 for layer in (params.eip.layers if LAYER_TAG in q else [None])]
 
 
-EIP_CATALOGUE: tuple[EipMeasure, ...] = (
-    EipMeasure("eip_probes", "unit mean-difference direction of the train pairs' mean-pooled activations; dot-product "
+EIP_CATALOGUE: tuple[StageMeasure, ...] = (
+    StageMeasure("eip_probes", "unit mean-difference direction of the train pairs' mean-pooled activations; dot-product "
                "scores of the test texts; AUROC, accuracy at the median threshold; best layer = highest test AUROC "
                "(published, selected on the test set) with its AUROC against random unit directions; the honest "
                "variant (ours) picks the layer by pair-grouped CV on the train pairs and scores it once on test",
@@ -216,15 +231,15 @@ EIP_CATALOGUE: tuple[EipMeasure, ...] = (
                 "eip.probe.accuracy_median", "eip.probe.cv_layer", "eip.probe.cv_test_auroc", "eip.random.z",
                 "eip.random.mean", "eip.random.sd", "eip.random.p95"),
                eip.probes, ("random_directions", "cv_folds"), spread=True),
-    EipMeasure("eip_ablation", "the train direction scores the test set before and after empathy keywords in the "
+    StageMeasure("eip_ablation", "the train direction scores the test set before and after empathy keywords in the "
                "empathic test texts were replaced by synonyms (the non-empathic texts unchanged), at the best layer",
                ("eip.ablation.auroc_after", "eip.ablation.auroc_drop"), eip.ablation, spread=True),
-    EipMeasure("eip_correlation", "probe scores of the rated texts at the best layer against their 0/1/2 rubric "
+    StageMeasure("eip_correlation", "probe scores of the rated texts at the best layer against their 0/1/2 rubric "
                "ratings: Pearson r (Fisher interval; one-sided permutation p of shuffled ratings), Spearman r, "
                "accuracy on the 0 vs 2 texts at their median score",
                ("eip.correlation.pearson_r", "eip.correlation.spearman_r", "eip.correlation.binary_accuracy"),
                eip.correlation, ("permutations",), spread=True),
-    EipMeasure("eip_steering", "sampling with alpha x unit direction added to the output of block L at every position "
+    StageMeasure("eip_steering", "sampling with alpha x unit direction added to the output of block L at every position "
                "on every step (all samples and alphas of a cell in one batch), at the steering.layers probe layers of "
                "highest test AUROC; a sample is empathetic when it holds more distinct empathy keywords (11) than "
                "task keywords (10); success of an alpha != 0: the empathic rate moved its way vs alpha = 0 (published "
@@ -241,6 +256,44 @@ EIP_CATALOGUE: tuple[EipMeasure, ...] = (
                steering.steering, ("steering.layers", "steering.alphas", "steering.samples", "steering.temperature",
                                    "steering.new_tokens", "steering.prompt", "steering.random_directions",
                                    "steering.kl_steps", "steering.min_kl", "listener_scenario"), stage="eip_steering"),
+)
+
+
+_PROBE_SETTINGS = ("validation.C", "validation.max_iter", "council.cv_folds")
+COUNCIL_CATALOGUE: tuple[StageMeasure, ...] = (
+    StageMeasure("council_round_two", "cognitive-vs-affective CV AUROC (mean of unshuffled per-fold AUROCs) at every "
+                 "hidden state, formal-vs-casual the same on our formality pairs, and one shuffled labelling; "
+                 "emergence = first hidden state with AUROC >= 0.9 (n_layers + 1 when none); at validation.layer: "
+                 "empathy AUROC (pooled out-of-fold scores) after projecting out the formality probe's unit "
+                 "coefficient over before (retention; positive control: projecting out the empathy probe's own), and "
+                 "|cos| of the two probes' coefficients (bootstrap refits) against random unit directions",
+                 ("council.emergence.empathy_layer", "council.emergence.formality_layer",
+                  "council.formality.retention", "council.formality.cosine"),
+                 rounds.round_two, (*_PROBE_SETTINGS, "bootstrap", "council.random_directions"),
+                 stage="council_measures", config="analysis"),
+    StageMeasure("council_round_four", "at validation.layer (3-way accuracy: measure council): empathy (triplets) vs "
+                 "emotion (non-empathy controls) AUROC of pooled out-of-fold scores (shuffled stratified folds) "
+                 "against shuffled labels; 3-way accuracy after projecting out the emotion direction (emotional "
+                 "controls vs valence-stripped neutral texts) over before (positive control: projecting out the 3-way "
+                 "probe's own coefficient rows); one-vs-rest AUROC of out-of-fold 3-way scores on the mean of each "
+                 "quarter of the response tokens, and round 4's hypothesis table recomputed from them",
+                 ("council.emotion.auroc", "council.emotion.retention",
+                  "council.position.min_auroc", "council.position.hypotheses_matching"),
+                 rounds.round_four, (*_PROBE_SETTINGS, "bootstrap", "null_test.permutations"),
+                 stage="council_measures", config="analysis"),
+    StageMeasure("council_intervention", "vectors (type mean - neutral mean) of last-token activations at "
+                 "validation.layer; probes: empathy (triplets) vs neutral (valence-stripped) and 3-way types, fit on "
+                 "every text; (a) as published: each vector added to the neutral activations and re-scored at that "
+                 "layer; (b) ours: each vector added to resid_post of that block at every position while the model "
+                 "reads council.intervention_texts neutral texts, read by the same probes fit at "
+                 "council.readout_layer, and the next-token KL at the last token; criteria per type: the empathy "
+                 "probability rises, the majority prediction is the type; council.intervention_random random "
+                 "directions at the mean type-vector norm are the null",
+                 ("council.intervention.rescored_criteria", "council.intervention.forward_criteria",
+                  "council.intervention.forward_empathy_rise", "council.intervention.forward_kl"),
+                 rounds.intervention, ("validation.C", "validation.max_iter", "council.readout_layer",
+                                       "council.intervention_texts", "council.intervention_random", "bootstrap"),
+                 stage="council_measures", config="analysis"),
 )
 
 
@@ -267,12 +320,12 @@ DATASET_QUANTITIES = {q.quantity: q for q in (
 )}
 
 
-AnyMeasure = Measure | EipMeasure | DatasetQuantity
+AnyMeasure = Measure | StageMeasure | DatasetQuantity
 
 
 def known_quantities(params: Params) -> dict[str, AnyMeasure]:
     """Every quantity the catalogue produces under these params, with what produces it."""
-    return {**{quantity: measure for measure in (*CATALOGUE, *EIP_CATALOGUE) for quantity in measure.expanded(params)},
+    return {**{quantity: measure for measure in (*CATALOGUE, *EIP_CATALOGUE, *COUNCIL_CATALOGUE) for quantity in measure.expanded(params)},
             **DATASET_QUANTITIES}
 
 
@@ -295,8 +348,8 @@ def method_pins(measure: AnyMeasure, params: Params) -> dict[str, str]:
     if isinstance(measure, DatasetQuantity):
         return {"data": f"the first n_triplets triplets (= {params.analysis.validation.n_triplets})",
                 "method": measure.method, "stage": "validate_data (no model)"}
-    if isinstance(measure, EipMeasure):
-        return eip_pins(measure, params)
+    if isinstance(measure, StageMeasure):
+        return eip_pins(measure, params) if measure.config == "eip" else council_pins(measure, params)
     inputs, subset = measure.inputs, SUBSETS[measure.inputs.subset]
     layers = ", ".join(str(layer) for layer in inputs.published_layers(params))
     size = subset.size(params)
@@ -312,7 +365,7 @@ def method_pins(measure: AnyMeasure, params: Params) -> dict[str, str]:
     }
 
 
-def eip_pins(measure: EipMeasure, params: Params) -> dict[str, str]:
+def eip_pins(measure: StageMeasure, params: Params) -> dict[str, str]:
     cfg = params.eip
     return {
         "layer": f"{', '.join(map(str, cfg.layers))} of {cfg.reference_n_layers}: on a model EIP ran its own numbers "
@@ -328,6 +381,23 @@ def eip_pins(measure: EipMeasure, params: Params) -> dict[str, str]:
     }
 
 
+def council_pins(measure: StageMeasure, params: Params) -> dict[str, str]:
+    analysis = params.analysis
+    return {
+        "layer": f"every hidden state (0 = embeddings); validation.layer = {analysis.validation.layer} and "
+                 f"council.readout_layer = {analysis.council.readout_layer} of {params.activations.reference_n_layers} "
+                 "(resid_post), placed as every ELB layer",
+        "pooling": "last token; response quartiles: mean of each quarter of the response's tokens",
+        "text_format": f"{TEMPLATES['validation']}; formality pairs: the text alone",
+        "data": f"first n_triplets (= {analysis.validation.n_triplets}) triplets, first n_controls "
+                f"(= {analysis.validation.n_controls}) non-empathy and valence-stripped items; formality pairs",
+        "method": measure.method,
+        "settings": ", ".join(f"{path}={_setting(analysis, path)}" for path in measure.settings),
+        "seed": str(params.seed),
+        "stage": measure.stage,
+    }
+
+
 def quantities_table(params: Params) -> str:
     """The catalogue as a Markdown table (the README's list of quantities is this, checked by a test)."""
     lines = ["| quantity | measure | text set / pooling / layer / subset |", "|---|---|---|"]
@@ -335,8 +405,13 @@ def quantities_table(params: Params) -> str:
         if isinstance(measure, DatasetQuantity):
             lines.append(f"| `{quantity}` | dataset | no model: the data files themselves |")
             continue
-        if isinstance(measure, EipMeasure):
+        if isinstance(measure, StageMeasure) and measure.config == "eip":
             lines.append(f"| `{quantity}` | {measure.name} | EIP texts / mean / eip.layers / {measure.stage} |")
+            continue
+        if isinstance(measure, StageMeasure):
+            lines.append(f"| `{quantity}` | {measure.name} | validation (+ formality) / last_token (+ response "
+                         f"quartiles) / every hidden state, validation.layer, council.readout_layer / "
+                         f"{measure.stage} |")
             continue
         i = measure.inputs
         lines.append(f"| `{quantity}` | {measure.name} | {i.text_set} / {i.pooling} / {i.layers} / {i.subset} |")

@@ -6,6 +6,7 @@ Four metrics of a labelling of the texts, each against shuffled labels on the sa
 - probe agreement: mean pairwise cosine between the K fold probes' coefficient vectors, mean over classes.
 - purity: k-means (k = number of labels) on the activations; mean dominant-label share per cluster.
 - AUROC: one-vs-rest AUROC of the out-of-fold scores, mean over classes.
+- accuracy (round 4's 3-way accuracy): share of texts whose highest out-of-fold score is their own class.
 The same on response-length terciles, and on the activations with length regressed out of every dimension.
 """
 from __future__ import annotations
@@ -22,13 +23,14 @@ from elb.config import AnalysisConfig
 from elb.measures.length import length_terciles
 from elb.measures.measurement import Measurement
 from elb.measures.phase2 import (
-    LENGTH_LABELS, Probed, _auroc_measure, _interval_measure, _records_convergence, _with_null,
+    LENGTH_LABELS, Probed, _auroc_measure, _interval_measure, _proportion_measure, _records_convergence, _with_null,
 )
 from elb.measures.probes import cosine, logistic_probe
 from elb.measures.sae import purity
-from elb.measures.stats import binary_auroc, stratified_resample
+from elb.measures.stats import binary_auroc, label_shuffles, stratified_resample
 
-METRICS = ("d_prime", "probe_agreement", "purity", "auroc")
+METRICS = ("d_prime", "probe_agreement", "purity", "auroc")  # round 1's four; retention is their mean ratio
+REPORTED = (*METRICS, "accuracy")  # accuracy of the out-of-fold predictions: round 4's 3-way accuracy
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,27 @@ def length_r_squared(features: np.ndarray, lengths: np.ndarray,
     return r**2, np.where(low * high <= 0, 0.0, np.minimum(low**2, high**2)), np.maximum(low**2, high**2)
 
 
-def fit(x: np.ndarray, labels: np.ndarray, clusters: np.ndarray, cfg: AnalysisConfig, seed: int) -> Fitted:
-    """Multinomial logistic probes by stratified K-fold CV (folds shuffled with the seed): out-of-fold decision
-    scores (classes in sorted order) and each fold probe's coefficients."""
+def _cross_fit(x: np.ndarray, labels: np.ndarray, cfg: AnalysisConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic probes by stratified K-fold CV (folds shuffled with the seed): out-of-fold decision scores [texts,
+    classes in sorted order; one column for two classes] and each fold probe's coefficients."""
     splitter = StratifiedKFold(cfg.council.cv_folds, shuffle=True, random_state=seed)
-    scores, coefficients = np.empty((len(labels), len(np.unique(labels)))), []
+    n_classes = len(np.unique(labels))
+    scores, coefficients = np.empty((len(labels), n_classes if n_classes > 2 else 1)), []
     for train, test in splitter.split(x, labels):
         probe = logistic_probe(x[train], labels[train], cfg.validation.C, cfg.validation.max_iter, seed)
-        scores[test] = probe.decision_function(x[test])
+        scores[test] = probe.decision_function(x[test]).reshape(len(test), -1)
         coefficients.append(probe.coef_)
-    return Fitted(scores, np.array(coefficients), clusters)
+    return scores, np.array(coefficients)
+
+
+def out_of_fold_scores(x: np.ndarray, labels: np.ndarray, cfg: AnalysisConfig, seed: int) -> np.ndarray:
+    """Out-of-fold decision scores of the council's CV probes (see `_cross_fit`)."""
+    return _cross_fit(x, labels, cfg, seed)[0]
+
+
+def fit(x: np.ndarray, labels: np.ndarray, clusters: np.ndarray, cfg: AnalysisConfig, seed: int) -> Fitted:
+    """Multinomial logistic probes by stratified K-fold CV: out-of-fold scores, fold-probe coefficients, clusters."""
+    return Fitted(*_cross_fit(x, labels, cfg, seed), clusters)
 
 
 def d_prime(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -97,11 +110,17 @@ def macro_ovr_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean([binary_auroc(scores[:, i], labels == name) for i, name in enumerate(np.unique(labels))]))
 
 
+def accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Share of texts whose highest out-of-fold score is their own class (classes in sorted order)."""
+    return float(np.mean(np.unique(labels)[scores.argmax(axis=1)] == labels))
+
+
 def metrics(fitted: Fitted, labels: np.ndarray, rows: np.ndarray) -> dict[str, float]:
     """The four metrics on the texts `rows` (fits held fixed: agreement does not depend on `rows`)."""
     return {"d_prime": d_prime(fitted.scores[rows], labels[rows]), "probe_agreement": agreement(fitted.coefficients),
             "purity": purity(fitted.clusters[rows], labels[rows]),
-            "auroc": macro_ovr_auroc(fitted.scores[rows], labels[rows])}
+            "auroc": macro_ovr_auroc(fitted.scores[rows], labels[rows]),
+            "accuracy": accuracy(fitted.scores[rows], labels[rows])}
 
 
 def _jackknife_interval(coefficients: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -120,9 +139,8 @@ def _labelling(name: str, x: np.ndarray, labels: np.ndarray, permutations: int, 
     clusters = KMeans(len(np.unique(labels)), n_init=cfg.council.n_init, random_state=seed).fit(x).labels_
     fitted = fit(x, labels, clusters, cfg, seed)
     value, samples = metrics(fitted, labels, everything), [metrics(fitted, labels, rows) for rows in resamples]
-    shuffle = np.random.default_rng(seed)
     nulls = [metrics(fit(x, shuffled, clusters, cfg, seed), shuffled, everything)
-             for shuffled in (shuffle.permutation(labels) for _ in range(permutations))]
+             for shuffled in label_shuffles(labels, permutations, seed)]
     smallest = int(np.unique(labels, return_counts=True)[1].min())
     how = "stratified bootstrap of the texts over fixed out-of-fold scores and clusters"
     measured = {metric: _interval_measure(f"council.{name}.{metric}", value[metric],
@@ -132,10 +150,12 @@ def _labelling(name: str, x: np.ndarray, labels: np.ndarray, permutations: int, 
         f"council.{name}.probe_agreement", value["probe_agreement"],
         *_jackknife_interval(fitted.coefficients, cfg.confidence),
         f"jackknife over the {cfg.council.cv_folds} fold probes (normal, {cfg.confidence:.0%})", n, inputs)
+    measured["accuracy"] = _proportion_measure(f"council.{name}.accuracy", round(value["accuracy"] * n), n, cfg,
+                                               inputs, chance=1 / len(np.unique(labels)))
     measured["auroc"] = _auroc_measure(f"council.{name}.auroc", value["auroc"], smallest, n - smallest, cfg, inputs,
                                        note="conservative: the smallest class vs the rest")
     return ([_with_null(measured[metric], np.array([null[metric] for null in nulls]),
-                        f"shuffled {name} labels on the same activations") for metric in METRICS], [value, *samples])
+                        f"shuffled {name} labels on the same activations") for metric in REPORTED], [value, *samples])
 
 
 @_records_convergence

@@ -16,7 +16,7 @@ from elb.measures.probes import (
     softmax_probabilities, standardizer, threads_in_effect, train_softmax_probe,
 )
 from elb.measures.stats import (
-    auroc_interval, clopper_pearson, macro_auroc, percentile_interval, permutation_summary, stratified_resample,
+    auroc_interval, clopper_pearson, label_shuffles, macro_auroc, percentile_interval, permutation_summary, stratified_resample,
 )
 
 LENGTH_LABELS = np.array(["short", "medium", "long"])
@@ -111,8 +111,8 @@ def pipeline_b(data: Probed, cfg: AnalysisConfig, seed: int) -> list[Measurement
     for b in range(cfg.bootstrap):
         rows = rng.choice(train, size=len(train))
         refits.append(row_cosines(rows, y[rows], seed + b + 1))
-    shuffle = np.random.default_rng(seed)
-    shuffled = [row_cosines(train, shuffle.permutation(y[train]), seed) for _ in range(cfg.null_test.permutations)]
+    shuffled = [row_cosines(train, labels, seed)
+                for labels in label_shuffles(y[train], cfg.null_test.permutations, seed)]
     return [
         _proportion_measure("pipeline_b.test_accuracy", correct, len(test), cfg, data.inputs, **split),
         _proportion_measure("pipeline_b.val_accuracy", val_correct, len(val), cfg, data.inputs),
@@ -148,9 +148,8 @@ def _ovr_cosines(data: Probed, cfg: AnalysisConfig, seed: int, rows: np.ndarray 
 
 def _shuffled_cosines(data: Probed, cfg: AnalysisConfig, seed: int, permutations: int) -> list[Cosines]:
     """One-vs-rest cosines refit under `permutations` group-size preserving shuffles of the labels."""
-    rng = np.random.default_rng(seed)
-    return [_ovr_cosines(data.relabel(rng.permutation(data.labels), data.classes), cfg, seed)
-            for _ in range(permutations)]
+    return [_ovr_cosines(data.relabel(labels, data.classes), cfg, seed)
+            for labels in label_shuffles(data.labels, permutations, seed)]
 
 
 def _z_measure(quantity: str, observed: float, null: np.ndarray, n: int, inputs: str, cfg: AnalysisConfig,
@@ -221,8 +220,7 @@ def layer_sweep(by_layer: dict[int, Probed], cfg: AnalysisConfig, seed: int) -> 
     rng = np.random.default_rng(seed)
     labels = next(iter(by_layer.values())).labels
     resamples = [stratified_resample(labels, rng) for _ in range(cfg.bootstrap)]
-    shuffle = np.random.default_rng(seed)
-    shuffles = [shuffle.permutation(labels) for _ in range(cfg.null_test.length_permutations)]
+    shuffles = list(label_shuffles(labels, cfg.null_test.length_permutations, seed))
 
     def cos_ca(data: Probed, rows: np.ndarray | None = None, relabel: np.ndarray | None = None) -> float:
         data = data if relabel is None else data.relabel(relabel, data.classes)

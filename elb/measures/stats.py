@@ -1,7 +1,7 @@
 """Statistics: exact, score and bootstrap intervals, AUROC, permutation nulls, prediction intervals."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from scipy.stats import beta, norm
@@ -52,11 +52,10 @@ def macro_auroc(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(labels, probabilities, multi_class="ovr", average="macro"))
 
 
-def permutation_null(statistic: Callable[[np.ndarray], float], labels: np.ndarray, n_permutations: int,
-                     seed: int) -> np.ndarray:
-    """Statistic recomputed under `n_permutations` shuffles of the labels (group sizes are kept)."""
+def label_shuffles(labels: np.ndarray, n: int, seed: int) -> Iterator[np.ndarray]:
+    """`n` shuffles of the labels (group sizes kept), drawn in order from one generator seeded with `seed`."""
     rng = np.random.default_rng(seed)
-    return np.array([statistic(rng.permutation(labels)) for _ in range(n_permutations)])
+    return (rng.permutation(labels) for _ in range(n))
 
 
 def permutation_summary(observed: float, null: np.ndarray) -> dict[str, float]:

@@ -116,11 +116,12 @@ def null_histograms(judgement: Judgement) -> list[Figure]:
         if claim.decide_by != "permutation" or not null:
             continue
         fig, ax = plt.subplots(figsize=(5, 2.8))
-        ax.hist(null, bins=20, color="#8c959f", label=f"null ({len(null)} shuffles)")
+        ax.hist(null, bins=20, color="#8c959f", label=f"null ({len(null)} draws)")
         ax.axvline(verdict.measured["value"], color=COLOURS[verdict.verdict], lw=2, label="observed")
         ax.set_xlabel(claim.quantity + (" (z units)" if "null_z_values" in details else ""))
         ax.legend(fontsize=8)
-        caption = (f"{claim.id}: observed statistic against its own shuffled-label null, {judgement.model} on "
+        null_from = details.get("null_from", "shuffled labels")
+        caption = (f"{claim.id}: observed statistic against its own null ({null_from}), {judgement.model} on "
                    f"{judgement.dataset}. Verdict {verdict.verdict}.")
         figures.append(Figure(f"null-{claim.id}", caption, caption, _png(fig)))
     return figures
@@ -177,6 +178,58 @@ def eip_steering_curve(judgement: Judgement) -> Figure | None:
     return Figure("eip-steering-by-alpha", caption, caption, _png(fig))
 
 
+def emergence_curves(judgement: Judgement) -> Figure | None:
+    """Council round 2: AUROC by hidden state of empathy, formality and shuffled labels, the 0.9 threshold, and the
+    published emergence layer placed on this model by relative depth."""
+    empathy = judgement.measurements.get("council.emergence.empathy_layer")
+    formality = judgement.measurements.get("council.emergence.formality_layer")
+    claim = next((c for c in judgement.claims if c.quantity == "council.emergence.empathy_layer"), None)
+    if empathy is None or formality is None or claim is None:
+        return None
+    curve = empathy.details["auroc_by_state"]
+    states = list(range(len(curve)))
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    ax.plot(states, curve, "o-", ms=3, color="#0969da", label="empathy: cognitive vs affective")
+    ax.plot(states, formality.details["auroc_by_state"], "s-", ms=3, color="#8250df", label="formality: formal vs casual")
+    ax.plot(states, empathy.details["random_label_auroc_by_state"], ":", color="#8c959f", label="shuffled labels")
+    ax.axhline(empathy.details["threshold"], color="#6e7781", lw=0.8, ls="--")
+    for model, layer in claim.published.items():
+        placed = round(layer * (len(curve) - 1) / 32)
+        ax.axvline(placed, color="#cf222e", lw=1, ls="--", label=f"published emergence: layer {layer:g} of 32 "
+                                                                  f"({model.split('/')[-1]}), placed at {placed}")
+    ax.set_ylim(0.3, 1.02)
+    ax.set_xlabel("hidden state (0 = embeddings, i = output of block i - 1)")
+    ax.set_ylabel("CV AUROC (last token)")
+    ax.legend(fontsize=7, loc="lower right")
+    caption = (f"Council round 2 layer emergence (elb-r2-empathy-emergence, elb-r2-formality-emergence), "
+               f"{judgement.model}: empathy emerges at state {empathy.value:g}, formality at {formality.value:g}; "
+               f"bundled triplets and formality pairs.")
+    return Figure("council-layer-emergence", caption, caption, _png(fig))
+
+
+def sae_composition(judgement: Judgement) -> Figure | None:
+    """Pipeline A: how many texts of each dataset fall in each k-means cluster of the SAE codes, for every k."""
+    best = judgement.measurements.get("pipeline_a.best_k")
+    if best is None or "datasets_by_cluster" not in best.details:
+        return None
+    by_k = best.details["datasets_by_cluster"]
+    datasets = sorted({name for clusters in by_k.values() for counts in clusters.values() for name in counts})
+    bars = [(k, cluster, counts) for k, clusters in by_k.items() for cluster, counts in clusters.items()]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    bottom = [0] * len(bars)
+    for name, colour in zip(datasets, ("#0969da", "#bf8700", "#8c959f", "#8250df")):
+        heights = [counts.get(name, 0) for _, _, counts in bars]
+        ax.bar(range(len(bars)), heights, bottom=bottom, color=colour, label=name)
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_xticks(range(len(bars)), [f"k={k}\n#{cluster}" for k, cluster, _ in bars], fontsize=6)
+    ax.set_ylabel("texts")
+    ax.legend(fontsize=7)
+    caption = (f"Pipeline A: dataset composition of each k-means cluster of the SAE codes for k = "
+               f"{', '.join(by_k)} (best k by silhouette: {best.value:g}), {judgement.model}, all texts.")
+    return Figure("sae-cluster-composition", caption, caption, _png(fig))
+
+
 def all_figures(judgement: Judgement) -> list[Figure]:
-    found = [f for f in (forest(judgement), eip_probe_layers(judgement), eip_steering_curve(judgement)) if f]
+    found = [f for f in (forest(judgement), eip_probe_layers(judgement), eip_steering_curve(judgement),
+                         emergence_curves(judgement), sae_composition(judgement)) if f]
     return [*found, *layer_curves(judgement), *null_histograms(judgement)]

@@ -1,4 +1,4 @@
-"""DVC stage: validate the configured datasets and report their length confound."""
+"""DVC stage: validate the configured datasets (ELB, EIP, formality pairs) and report their length balance."""
 from __future__ import annotations
 
 import sys
@@ -10,9 +10,11 @@ import yaml
 from elb.artifacts import DATASET_LENGTHS
 from elb.config import Params, load_params
 from elb.datasets.eip import ablation_counts, data_hashes, eip_texts, length_balance, load_scenarios
-from elb.datasets.loaders import validate
-from elb.datasets.quality import validated_report
+from elb.datasets.loaders import load_pairs, validate
+from elb.datasets.quality import pair_balance, validated_report
+from elb.datasets.spec import FORMALITY
 from elb.io import retract_report, write_json
+from elb.models.registry import sha256_of
 
 
 def run(params_path: str = "params.yaml") -> Path:
@@ -29,6 +31,9 @@ def run(params_path: str = "params.yaml") -> Path:
                      "length_balance": length_balance(params.eip.data_dir),
                      "ablation": ablation_counts(params.eip.data_dir),
                      "sha256": data_hashes(params.eip.data_dir, params.eip.rated_texts)}
+    formality = params.data_dir / FORMALITY.filename  # council round 2's formality direction
+    report["formality"] = {"file": str(formality), "sha256": sha256_of(formality),
+                           "balance": pair_balance(load_pairs(formality, FORMALITY))}
     write_json(target, report)
     return target
 
