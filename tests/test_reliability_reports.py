@@ -92,7 +92,7 @@ def _made(params: Params, data: dict[str, str]) -> SimpleNamespace:
     """A judgement whose measurements were made with `params` on files with these hashes."""
     made = SimpleNamespace(seed=params.seed, analysis=params.analysis.model_dump(mode="json"),
                            activations=SimpleNamespace(data=data))
-    return SimpleNamespace(provenance=made, eip_provenance=())
+    return SimpleNamespace(provenance=made, eip_provenance=(), council_provenance=None)
 
 
 def test_the_report_refuses_artifacts_of_different_runs():
@@ -123,6 +123,25 @@ def test_the_report_refuses_eip_measurements_of_other_settings_or_another_model(
         check_one_run(params, eip_run(fewer, model), {"sha256": data})
     with pytest.raises(RuntimeError, match=r"EIP file 1: model"):
         check_one_run(params, eip_run(params.eip.model_dump(mode="json"), other), {"sha256": data})
+
+
+def test_the_report_refuses_council_measurements_of_other_settings_or_another_model():
+    params, data = Params(), {"triplets_filtered.json": "a" * 64}
+    model = SimpleNamespace(model_dump=lambda: {"model": "m"})
+
+    def council_run(analysis: dict, council_model) -> SimpleNamespace:
+        judged = _made(params, data)
+        judged.provenance.activations.model = model
+        judged.council_provenance = SimpleNamespace(analysis=analysis, activations=SimpleNamespace(model=council_model))
+        return judged
+
+    check_one_run(params, council_run(params.analysis.model_dump(mode="json"), model), {"sha256": data})
+    fewer = Params.model_validate({"analysis": {"council": {"intervention_texts": 4}}}).analysis.model_dump(mode="json")
+    with pytest.raises(RuntimeError, match=r"council rounds 2-4: analysis \(params.yaml\): differs in council"):
+        check_one_run(params, council_run(fewer, model), {"sha256": data})
+    other = SimpleNamespace(model_dump=lambda: {"model": "n"})
+    with pytest.raises(RuntimeError, match=r"council rounds 2-4: model"):
+        check_one_run(params, council_run(params.analysis.model_dump(mode="json"), other), {"sha256": data})
 
 
 def test_the_report_notes_unconverged_fits_beside_the_verdict():

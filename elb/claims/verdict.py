@@ -69,7 +69,7 @@ def criterion(claim: Claim, model: str, tolerance: Tolerance | None = None) -> s
         return "not measured"
     if claim.decide_by == "permutation":
         return (f"value {claim.comparator} {claim.threshold:g} and permutation p <= {claim.alpha:g} on that side "
-                "against its own shuffled-label null")
+                "against its own null (shuffled labels, or the random directions it names)")
     if claim.decide_by == "interval":
         return f"whole interval {claim.comparator} {claim.threshold:g}"
     width = tolerance.half_width if tolerance else float("nan")

@@ -282,8 +282,8 @@ COUNCIL_CATALOGUE: tuple[StageMeasure, ...] = (
                  rounds.round_four, (*_PROBE_SETTINGS, "bootstrap", "null_test.permutations"),
                  stage="council_measures", config="analysis"),
     StageMeasure("council_intervention", "vectors (type mean - neutral mean) of last-token activations at "
-                 "validation.layer; probes: empathy (triplets) vs neutral (valence-stripped) and 3-way types, fit on "
-                 "every text; (a) as published: each vector added to the neutral activations and re-scored at that "
+                 "validation.layer from every other text of each type; probes: empathy (triplets) vs neutral "
+                 "(valence-stripped) and 3-way types, fit on the other half (cross-fitting); (a) as published: each vector added to the neutral activations and re-scored at that "
                  "layer; (b) ours: each vector added to resid_post of that block at every position while the model "
                  "reads council.intervention_texts neutral texts, read by the same probes fit at "
                  "council.readout_layer, and the next-token KL at the last token; criteria per type: the empathy "

@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 from elb.activations.council import (
     alternate_halves, every_state, intervene, random_vectors, response_starts, type_vectors,
 )
+from elb.activations.parity import check_parity
 from elb.artifacts import ACTIVATION_INDEX
 from elb.config import Params, load_params
 from elb.datasets.formatting import TEMPLATES, format_texts
@@ -60,6 +61,7 @@ def run(params_path: str = "params.yaml") -> Path:
     probe, readout = council_layer_refs(params, model_depth(params.model))
     model = load_model(params.model)
     formatted = format_texts(rows, "validation")
+    parity = check_parity(model, formatted[:4], [probe.block, readout.block])  # the intervention reads HF states
     depth, quartiles, n_tokens = every_state(model, formatted, act.batch_size, act.max_tokens, probe.block,
                                              response_starts(model, formatted, prefixes(rows)), "council texts")
     formality, _, formality_tokens = every_state(model, list(pairs["text"]), act.batch_size, act.max_tokens, None,
@@ -90,7 +92,8 @@ def run(params_path: str = "params.yaml") -> Path:
         "layer_convention": "hidden state i: 0 = embeddings (blocks.0.hook_resid_pre), i = resid_post of block i - 1",
         "layers": {"probe": probe.describe(), "readout": readout.describe()},
         "text_format": {"validation": TEMPLATES["validation"], "formality": "the pair's text alone"},
-        "poolings": {"depth": "last_token", "quartiles": "mean of each quarter of the response tokens"},
+        "loader_parity": parity,
+        "poolings": ["last_token", "response_quartile_means"],
         "intervention": "vector added to resid_post of the probe block at every position, every forward; "
                         "readout: last token at the readout block; KL at the last real token",
         "batch_size": act.batch_size,
