@@ -112,13 +112,14 @@ def _permutation_rule(claim: Claim, m: Measurement) -> tuple[str, str]:
         return "ERROR", "the measurement has no permutation null"
     claimed, opposite = (m.p_above, m.p_below) if claim.comparator == ">" else (m.p_below, m.p_above)
     t, c = claim.threshold, claim.comparator
-    where = f"value {m.value:.4g}, p = {claimed:.3g} on the claimed side, {opposite:.3g} on the other ({m.null_n} permutations)"
+    where = (f"value {m.value:.4g}, p = {claimed:.3g} on the claimed side, {opposite:.3g} on the other "
+             f"({m.null_n} null draws)")
     if satisfies(m.value, c, t) and claimed <= claim.alpha:
         return "HOLDS", where
     if opposite <= claim.alpha:
         return "FAILS", where
     if 1 / (m.null_n + 1) > claim.alpha:
-        return "INCONCLUSIVE", f"{m.null_n} permutations cannot reach p <= {claim.alpha:g}; {where}"
+        return "INCONCLUSIVE", f"{m.null_n} null draws cannot reach p <= {claim.alpha:g}; {where}"
     return "INCONCLUSIVE", f"neither side significant at {claim.alpha:g}: {where}"
 
 
