@@ -152,9 +152,8 @@ def _retention(quantity: str, x: np.ndarray, labels: np.ndarray, removed: np.nda
 
 
 def _pooled_auroc(scores: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> float:
-    """AUROC of the positive class (label 1) from pooled out-of-fold scores (column 1 of two, or the only one)."""
-    column = scores[rows, -1] if scores.ndim == 2 else scores[rows]
-    return binary_auroc(column, labels[rows] == 1)
+    """AUROC of the positive class (label 1) from pooled out-of-fold binary scores [texts, 1]."""
+    return binary_auroc(scores[rows, 0], labels[rows] == 1)
 
 
 def _accuracy(scores: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> float:
