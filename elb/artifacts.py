@@ -39,6 +39,39 @@ EIP_INDEX = pa.DataFrameSchema(
     name="eip_activation_index",
 )
 
+PHASE1_GENERATIONS = pa.DataFrameSchema(
+    {
+        "vector": pa.Column(str, pa.Check.isin(["empathy", "control"])),
+        "sweep": pa.Column(bool),  # False: a transfer-only prompt, outside the range sweep
+        "prompt": pa.Column(str),
+        "category": pa.Column(str),
+        "alpha": pa.Column(float),
+        "sample": pa.Column(int, pa.Check.ge(0)),
+        "n_tokens": pa.Column(int, pa.Check.ge(0)),
+        "nll": pa.Column(float, pa.Check.ge(0), nullable=True),  # NaN: nothing was generated
+        "distinct": pa.Column(float, pa.Check.in_range(0, 1)),
+        "kl": pa.Column(float, pa.Check.ge(0)),
+        "text": pa.Column(str, nullable=True),
+    },
+    unique=["vector", "prompt", "alpha", "sample"],
+    strict=True,
+    name="phase1_generations",
+)
+
+PHASE1_CALIBRATION = pa.DataFrameSchema(
+    {
+        "kind": pa.Column(str, pa.Check.isin(["unsteered", "shuffled_words", "repeated_token"])),
+        "prompt": pa.Column(str),
+        "sample": pa.Column(int, pa.Check.ge(0)),
+        "nll": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "distinct": pa.Column(float, pa.Check.in_range(0, 1)),
+        "text": pa.Column(str, nullable=True),
+    },
+    unique=["kind", "prompt", "sample"],
+    strict=True,
+    name="phase1_calibration",
+)
+
 MEASUREMENTS = pa.DataFrameSchema(
     {
         "quantity": pa.Column(str, unique=True),

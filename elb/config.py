@@ -118,22 +118,14 @@ class AnalysisConfig(Strict):
     council: CouncilConfig = CouncilConfig()
 
 
-class EipSteeringConfig(Strict):
-    """EIP steering with real generation (published: Qwen/Dolphin top-3 AUROC layers, 200 new tokens)."""
+class SamplingConfig(Strict):
+    """Sampled generation under a steering vector, and the effect-size guard (shared by EIP and ELB Phase 1)."""
 
-    layers: int = Field(1, ge=1, description="Steer at the N probe layers of highest test AUROC (published: 3).")
-    alphas: list[float] = Field([-20.0, -10.0, -5.0, -3.0, -1.0, 0.0, 1.0, 3.0, 5.0, 10.0, 20.0],
-                                description="Multiples of the unit direction added to block L's output; must "
-                                            "include 0 (the baseline every success compares with).")
-    samples: int = Field(5, ge=1, description="Samples per (scenario, layer, alpha) (published: 5).")
+    alphas: list[float] = Field(description="Multiples of the steering vector added to the block's output; must "
+                                            "include 0 (the baseline every comparison uses).")
+    samples: int = Field(1, ge=1, description="Samples per (prompt, alpha).")
     temperature: float = Field(0.7, gt=0, description="Sampling temperature (published: 0.7).")
-    new_tokens: int = Field(32, ge=8, description="New tokens per sample (published 150-200; 32 keeps the CPU run "
-                                                  "inside its budget).")
-    prompt: Literal["raw", "chat"] = Field("raw", description="raw: objective, empathy pressure and 'What do you "
-                                                              "do?' as plain text (published); chat: the same as "
-                                                              "one user turn of the model's chat template (ours).")
-    random_directions: int = Field(1, ge=0, description="Random unit directions steered the same way at the first "
-                                                        "steering layer (a control the study never ran).")
+    new_tokens: int = Field(16, ge=8, description="New tokens per sample.")
     kl_steps: int = Field(8, ge=1, description="Positions of the alpha = 0 samples over which the effect-size "
                                                "guard averages KL(steered || unsteered) of the next-token "
                                                "distribution.")
@@ -141,10 +133,27 @@ class EipSteeringConfig(Strict):
                                                   "this (nats) counts as no effect, so never as a success.")
 
     @model_validator(mode="after")
-    def _baseline(self) -> EipSteeringConfig:
+    def _baseline(self) -> SamplingConfig:
         if 0.0 not in self.alphas or len(set(self.alphas)) != len(self.alphas):
-            raise ValueError("steering.alphas must hold 0.0 (the baseline) and no repeats")
+            raise ValueError("alphas must hold 0.0 (the baseline) and no repeats")
         return self
+
+
+class EipSteeringConfig(SamplingConfig):
+    """EIP steering with real generation (published: Qwen/Dolphin top-3 AUROC layers, 200 new tokens)."""
+
+    layers: int = Field(1, ge=1, description="Steer at the N probe layers of highest test AUROC (published: 3).")
+    alphas: list[float] = Field([-20.0, -10.0, -5.0, -3.0, -1.0, 0.0, 1.0, 3.0, 5.0, 10.0, 20.0],
+                                description="Multiples of the unit direction added to block L's output; must "
+                                            "include 0 (the baseline every success compares with).")
+    samples: int = Field(5, ge=1, description="Samples per (scenario, layer, alpha) (published: 5).")
+    new_tokens: int = Field(32, ge=8, description="New tokens per sample (published 150-200; 32 keeps the CPU run "
+                                                  "inside its budget).")
+    prompt: Literal["raw", "chat"] = Field("raw", description="raw: objective, empathy pressure and 'What do you "
+                                                              "do?' as plain text (published); chat: the same as "
+                                                              "one user turn of the model's chat template (ours).")
+    random_directions: int = Field(1, ge=0, description="Random unit directions steered the same way at the first "
+                                                        "steering layer (a control the study never ran).")
 
 
 class EipConfig(Strict):
@@ -175,6 +184,65 @@ class EipConfig(Strict):
         return self
 
 
+class Phase1SteeringConfig(SamplingConfig):
+    """ELB Phase 1 steering range: the published script built its vector but never steered (coherence was a
+    placeholder); generation, prompts and the coherence metric are ours, declared."""
+
+    alphas: list[float] = Field([float(a) for a in range(-20, 21, 2)],
+                                description="Multiples of the steering vector (published: np.linspace(-20, 20, 21)).")
+    vector_pairs: int = Field(5, ge=1, description="The vector is mean(positive) - mean(negative) over the first N "
+                                                   "pairs of the vector category (published: the first 5 crisis "
+                                                   "support pairs).")
+    vector_scale: Literal["raw", "unit"] = Field("raw", description="raw: alpha multiplies that mean difference, as "
+                                                                    "the published script built it; unit: alpha "
+                                                                    "multiplies its unit direction (ours).")
+    generation_pairs: int = Field(1, ge=1, description="Held-out pairs per category (after pairs_per_category) whose "
+                                                       "situation prompts the generation (ours: the prompts were "
+                                                       "never published).")
+    coherence_threshold: float = Field(0.7, gt=0, lt=1, description="Range = the largest |alpha| whose mean "
+                                                                    "coherence exceeds this (published: 0.7).")
+
+
+class Phase1SaeConfig(Strict):
+    """The SAE cross-check as the proposal describes it: 2 x d_model features, L1 0.01, Adam."""
+
+    features_per_dim: int = Field(2, ge=1, description="Dictionary size as a multiple of d_model (published: 2).")
+    l1: float = Field(0.01, ge=0, description="Sparsity weight: loss = MSE + l1 x mean |code| (published: 0.01).")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
+    steps: int = Field(1000, ge=1, description="Full-batch Adam steps (proposal: 10,000; 1,000 keeps the CPU run in "
+                                               "budget).")
+    active_threshold: float = Field(0.01, ge=0, description="A feature is active when its code exceeds this on at "
+                                                            "least one empathetic text (published: 0.01).")
+    agreement: float = Field(0.2, gt=0, description="Agreement: |active - PCA rank| / PCA rank below this "
+                                                    "(published: about 20%).")
+
+
+class Phase1Config(Strict):
+    """ELB Phase 1 (empathetic bandwidth = PCA rank x steering range): never measured by the study (its result
+    files are synthetic); every method choice the documents leave open is declared here."""
+
+    layer: int = Field(24, ge=0, description="hidden_states index (of activations.reference_n_layers) read at the "
+                                             "last token: a Phase 1 model's own 24, any other model by relative depth.")
+    pairs_per_category: int = Field(10, ge=2, description="First N pairs of each category behind the probe and PCA "
+                                                          "(published: 10, 50 pairs in all).")
+    control_pairs: int = Field(50, ge=4, description="First N formal/casual pairs of the syntactic control.")
+    variance: float = Field(0.9, gt=0, lt=1, description="Effective rank = smallest k whose cumulative explained "
+                                                         "variance reaches this (published: 0.90).")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="Held-out share of the probe's non-stratified split "
+                                                              "(sklearn train_test_split, random_state = seed).")
+    cv_folds: int = Field(5, ge=2, description="Stratified shuffled folds of the cross-validated probe AUROC (ours).")
+    C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic probe (published: 1.0).")
+    max_iter: int = Field(1000, ge=1, description="lbfgs iterations of the probe (published: 1000).")
+    vector_category: str = Field("crisis_support", description="Category whose pairs build the steering vector.")
+    transfer_category: str = Field("technical_assistance", description="Category whose held-out prompts the "
+                                                                       "transfer test reads.")
+    transfer_pairs: int = Field(2, ge=1, description="Held-out transfer_category pairs whose situations prompt the "
+                                                     "transfer test (empathy vector only); 2 x 20 alphas is the "
+                                                     "fewest that lets an 87% claim hold (Clopper-Pearson).")
+    steering: Phase1SteeringConfig = Phase1SteeringConfig()
+    sae: Phase1SaeConfig = Phase1SaeConfig()
+
+
 class ClaimsConfig(Strict):
     seed_runs: int = Field(5, ge=2, description="Reruns of the catalogue's spread measures with seeds seed+1..seed+N; "
                                                 "their spread gives each derived tolerance (seed_spread stage).")
@@ -192,6 +260,7 @@ class Params(Strict):
     activations: ActivationConfig = ActivationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     eip: EipConfig = EipConfig()
+    phase1: Phase1Config = Phase1Config()
     claims: ClaimsConfig = ClaimsConfig()
 
     @model_validator(mode="after")

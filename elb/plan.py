@@ -92,3 +92,14 @@ def eip_layer_refs(params: Params, n_layers: int) -> dict[int, LayerRef]:
         return {layer: map_layer(layer, cfg.reference_n_layers, n_layers) for layer in cfg.layers}
     return {layer: LayerRef(use.convention, layer, cfg.reference_n_layers, layer, n_layers,
                             f"absolute ({model.hub_id}: EIP's own layer numbers)") for layer in cfg.layers}
+
+
+def phase1_layer_ref(params: Params, n_layers: int) -> LayerRef:
+    """ELB Phase 1's hidden_states[phase1.layer]: on a model Phase 1 ran, that index itself; on any other model
+    mapped by relative depth. Its block (the decoder block whose output it is) is where steering adds the vector."""
+    layer, reference = params.phase1.layer, params.activations.reference_n_layers
+    model = find(params.model.name, "elb-phase1")
+    if model is None or model.n_layers != n_layers:
+        return map_layer(layer, reference, n_layers, "hidden_states")
+    return LayerRef("hidden_states", layer, reference, min(layer, n_layers), n_layers,
+                    f"absolute ({model.hub_id}: Phase 1 read hidden_states[{layer}] of every model)")

@@ -22,7 +22,7 @@ BOOTSTRAP = 50  # fewer resamples keep CI short; every other knob as shipped
 # and threads, every value is deterministic (the bootstrap count moves intervals only), so 1e-6 is float noise.
 VALUE_TOLERANCE = 1e-6
 MEASURING_STAGES = ("activations", "measures", "eip_activations", "eip_measures", "eip_steering", "council_activations",
-                    "council_measures")  # their code, data and params decide every measured value
+                    "council_measures", "phase1_activations", "phase1_measures")  # their code, data and params decide every measured value
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ def _made(params: Params, data: dict[str, str]) -> SimpleNamespace:
     """A judgement whose measurements were made with `params` on files with these hashes."""
     made = SimpleNamespace(seed=params.seed, analysis=params.analysis.model_dump(mode="json"),
                            activations=SimpleNamespace(data=data))
-    return SimpleNamespace(provenance=made, eip_provenance=(), council_provenance=None)
+    return SimpleNamespace(provenance=made, eip_provenance=(), council_provenance=None, phase1_provenance=None)
 
 
 def test_the_report_refuses_artifacts_of_different_runs():
@@ -137,11 +137,22 @@ def test_the_report_refuses_council_measurements_of_other_settings_or_another_mo
 
     check_one_run(params, council_run(params.analysis.model_dump(mode="json"), model), {"sha256": data})
     fewer = Params.model_validate({"analysis": {"council": {"intervention_texts": 4}}}).analysis.model_dump(mode="json")
-    with pytest.raises(RuntimeError, match=r"council rounds 2-4: analysis \(params.yaml\): differs in council"):
+    with pytest.raises(RuntimeError, match=r"council rounds 2-4: settings \(params.yaml\): differs in council"):
         check_one_run(params, council_run(fewer, model), {"sha256": data})
     other = SimpleNamespace(model_dump=lambda: {"model": "n"})
     with pytest.raises(RuntimeError, match=r"council rounds 2-4: model"):
         check_one_run(params, council_run(params.analysis.model_dump(mode="json"), other), {"sha256": data})
+
+
+def test_the_report_refuses_phase1_measurements_of_other_settings():
+    params, data = Params(), {"triplets_filtered.json": "a" * 64}
+    model = SimpleNamespace(model_dump=lambda: {"model": "m"})
+    judged = _made(params, data)
+    judged.provenance.activations.model = model
+    other = Params.model_validate({"phase1": {"steering": {"new_tokens": 32}}}).phase1.model_dump(mode="json")
+    judged.phase1_provenance = SimpleNamespace(analysis=other, activations=SimpleNamespace(model=model))
+    with pytest.raises(RuntimeError, match=r"ELB Phase 1: settings \(params.yaml\): differs in steering"):
+        check_one_run(params, judged, {"sha256": data})
 
 
 def test_the_report_notes_unconverged_fits_beside_the_verdict():

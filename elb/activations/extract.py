@@ -101,20 +101,20 @@ def extract(model: LoadedModel, texts: list[str], blocks: list[int], batch_size:
     return {name: torch.cat(chunks) for name, chunks in pooled.items()}, [min(len(r), max_tokens) for r in rows]
 
 
-def hidden_state_means(model: LoadedModel, texts: list[str], indices: list[int], batch_size: int,
-                       max_tokens: int, description: str = "texts") -> tuple[torch.Tensor, list[int]]:
-    """Mean over each text's real tokens of HF `hidden_states[i]` for each i in `indices`: float32
+def hidden_states_pooled(model: LoadedModel, texts: list[str], indices: list[int], batch_size: int,
+                         max_tokens: int, pooling: str = "mean", description: str = "texts") -> tuple[torch.Tensor, list[int]]:
+    """A pooling (`mean` over real tokens, or `last_token`) of HF `hidden_states[i]` for each i in `indices`: float32
     [n_texts, len(indices), d] and token counts. Tokens are the model's own tokenizer defaults (its special tokens,
-    truncation at `max_tokens`), as EIP's scripts fed one text at a time; batches are right-padded with the
-    attention mask, which leaves every real position as in a single-text forward."""
+    truncation at `max_tokens`), as EIP's and ELB Phase 1's scripts fed one text at a time; batches are
+    right-padded with the attention mask, which leaves every real position as in a single-text forward."""
     tokenizer, device = model.hf_tokenizer, next(model.hf_model.parameters()).device
     rows = [torch.tensor(tokenizer(text, truncation=True, max_length=max_tokens)["input_ids"]) for text in texts]
     pooled = []
     for start in tqdm(range(0, len(texts), batch_size), desc=description, unit="batch", leave=False):
-        ids, mask = pad_right(rows[start:start + batch_size], max_tokens, tokenizer.pad_token_id)
+        ids, mask = pad_right(rows[start:start + batch_size], max_tokens, tokenizer.pad_token_id or 0)
         with torch.inference_mode():
             hidden = model.hf_model.base_model(input_ids=ids.to(device), attention_mask=mask.to(device),
                                                output_hidden_states=True).hidden_states
         mask = mask.to(device)
-        pooled.append(torch.stack([POOLINGS["mean"](hidden[i].float(), mask) for i in indices], dim=1).cpu())
+        pooled.append(torch.stack([POOLINGS[pooling](hidden[i].float(), mask) for i in indices], dim=1).cpu())
     return torch.cat(pooled), [len(r) for r in rows]

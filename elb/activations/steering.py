@@ -109,3 +109,36 @@ def effect_kl(model: LoadedModel, ids: torch.Tensor, cache: Any, baseline: torch
         steered_lp = log_probs(alpha)
         out[float(alpha)] = float((steered_lp.exp() * (steered_lp - reference)).sum(-1).mean())
     return out
+
+
+def generated_tokens(model: LoadedModel, new_tokens: torch.Tensor) -> list[list[int]]:
+    """Each row's generated ids up to and including its first end-of-sequence token (the rest is padding)."""
+    ends = model.hf_model.generation_config.eos_token_id
+    ends = set(ends if isinstance(ends, list) else [ends]) | {model.hf_tokenizer.eos_token_id}
+    out = []
+    for row in new_tokens.tolist():
+        stop = next((i for i, token in enumerate(row) if token in ends), None)
+        out.append(row if stop is None else row[:stop + 1])
+    return out
+
+
+def continuation_scores(model: LoadedModel, ids: torch.Tensor, continuations: list[list[int]],
+                        index: int) -> tuple[list[float], torch.Tensor]:
+    """The unsteered model reading prompt + each continuation: the mean negative log-likelihood per continuation
+    token (NaN for an empty one) and HF hidden_states[index] at its last token (float32 [rows, d])."""
+    device = next(model.hf_model.parameters()).device
+    width = max(1, max(map(len, continuations)))
+    prompt = ids[0].tolist()
+    rows = torch.tensor([prompt + c + [0] * (width - len(c)) for c in continuations], device=device)
+    mask = torch.tensor([[1] * (len(prompt) + len(c)) + [0] * (width - len(c)) for c in continuations], device=device)
+    with torch.inference_mode():  # the LM head only where a continuation token is predicted
+        out = model.hf_model(input_ids=rows, attention_mask=mask, output_hidden_states=True,
+                             logits_to_keep=width + 1)
+    start = len(prompt)
+    log_probs = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+    token_lp = log_probs.gather(-1, rows[:, start:, None])[..., 0] * mask[:, start:]
+    lengths = mask[:, start:].sum(dim=1)
+    nll = [float(-lp.sum() / n) if n else float("nan") for lp, n in zip(token_lp, lengths)]
+    last = start + lengths - 1  # the prompt's last token when nothing was generated
+    states = out.hidden_states[index][torch.arange(len(rows), device=device), last].float().cpu()
+    return nll, states

@@ -23,6 +23,8 @@ BUNDLED = Path(__file__).resolve().parents[2] / "data" / "bundled"
 EIP_MEASUREMENTS = ("eip/measurements.json", "eip/steering_measurements.json")  # under artifacts_dir
 EIP_SPREAD = "eip/seed_spread.json"
 COUNCIL_MEASUREMENTS = "council/measurements.json"  # council rounds 2 and 4 (their own stages)
+PHASE1_MEASUREMENTS = "phase1/measurements.json"  # ELB Phase 1 (its own stages)
+PHASE1_SPREAD = "phase1/seed_spread.json"
 
 
 def dataset_label(data_dir: Path, hashes: dict[str, str]) -> str:
@@ -52,6 +54,7 @@ class Judgement:
     measurements: dict[str, Measurement]
     eip_provenance: tuple[MeasurementProvenance, ...] = ()  # one per EIP measurement file
     council_provenance: MeasurementProvenance | None = None  # the council rounds 2 and 4 file, when present
+    phase1_provenance: MeasurementProvenance | None = None  # the ELB Phase 1 file, when present
 
     @property
     def model(self) -> str:
@@ -85,15 +88,23 @@ def judge_all(params: Params) -> Judgement:
             found, made = read_measurements(params.artifacts_dir / name)
             measurements |= found
             eip_provenance.append(made)
-    council_provenance = None
-    if (params.artifacts_dir / COUNCIL_MEASUREMENTS).exists():
-        found, council_provenance = read_measurements(params.artifacts_dir / COUNCIL_MEASUREMENTS)
-        measurements |= found
-    spread = read_seed_spread(params.artifacts_dir / "seed_spread.json") | read_seed_spread(
-        params.artifacts_dir / EIP_SPREAD)
+    council_provenance, phase1_provenance = (_stage_file(params.artifacts_dir / name, measurements)
+                                             for name in (COUNCIL_MEASUREMENTS, PHASE1_MEASUREMENTS))
+    spread = {quantity: values for name in ("seed_spread.json", EIP_SPREAD, PHASE1_SPREAD)
+              for quantity, values in read_seed_spread(params.artifacts_dir / name).items()}
     model = provenance.activations.model.model
     dataset = dataset_label(params.data_dir, provenance.activations.data)
     eip_data = eip_dataset_label(params.eip.data_dir, eip_provenance[0].activations.data if eip_provenance else {})
     verdicts = [judge(c, measurements, model, _tolerance(c, spread, params), eip_data if c.study == "EIP" else dataset)
                 for c in claims]
-    return Judgement(claims, verdicts, provenance, dataset, measurements, tuple(eip_provenance), council_provenance)
+    return Judgement(claims, verdicts, provenance, dataset, measurements, tuple(eip_provenance), council_provenance,
+                     phase1_provenance)
+
+
+def _stage_file(path: Path, measurements: dict[str, Measurement]) -> MeasurementProvenance | None:
+    """Add a stage's measurements when its file exists (absent: its claims get ERROR naming the quantity)."""
+    if not path.exists():
+        return None
+    found, made = read_measurements(path)
+    measurements |= found
+    return made

@@ -29,13 +29,17 @@ class Claim(BaseModel):
     comparator: Comparator = ">="
     threshold: float | None = Field(None, description="Boundary of the claim (a published value for `prediction`).")
     decide_by: Literal["interval", "prediction", "permutation"] = Field(
-        "interval", description="interval: a qualitative boundary; prediction: reproduce a published number within "
-                                "its derived prediction interval; permutation: against the measurement's own null.")
+        "interval", description="interval: a qualitative boundary (with `within`: the published value inside the "
+                                "measured interval); prediction: reproduce a published number within its derived "
+                                "prediction interval; permutation: against the measurement's own null.")
     alpha: float = Field(0.05, gt=0, lt=1, description="Level of the permutation test.")
     decimals: int | None = Field(None, ge=0, description="Decimals of the published number as written (0.981: 3); "
                                                          "half a unit of its last digit joins a derived tolerance.")
     published: dict[str, float] = Field(default_factory=dict, description="Published value per published model id.")
-    scope: Literal["any_model", "published_models"] = "any_model"
+    scope: Literal["any_model", "published_models", "cross_model"] = Field(
+        "any_model", description="any_model: judged on the audited model; published_models: against a published "
+                                 "per-model value; cross_model: a statistic over several models, judged when a run "
+                                 "audits several (its quantity is each model's input to it).")
     method: Literal["reproduction", "reimplementation"]
     method_pins: dict[str, str] = Field(default_factory=dict,
                                         description="The published method, for claims not measured on a model. "
@@ -53,10 +57,11 @@ class Claim(BaseModel):
             raise ValueError("a claim without a quantity must say why in `not_measured`")
         if self.quantity is not None and self.method_pins:
             raise ValueError("a measured claim's method pins come from the measurement catalogue; remove `method_pins`")
-        if self.comparator == "within" and (self.decide_by != "prediction" or self.scope != "published_models"):
-            raise ValueError("`within` compares to a published per-model value: decide_by prediction, "
-                             "scope published_models")
-        if self.comparator != "within" and self.quantity is not None and self.threshold is None:
+        if self.comparator == "within" and (self.decide_by == "permutation" or self.scope != "published_models"):
+            raise ValueError("`within` compares to a published per-model value: decide_by prediction (within the "
+                             "derived tolerance) or interval (inside the measured interval), scope published_models")
+        if self.comparator != "within" and self.quantity is not None and self.threshold is None \
+                and self.scope != "cross_model":
             raise ValueError(f"comparator {self.comparator!r} needs a threshold")
         if self.decimals is not None and self.decide_by != "prediction":
             raise ValueError("`decimals` (the published number's rounding) applies to decide_by prediction only")

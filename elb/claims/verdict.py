@@ -1,7 +1,9 @@
 """Verdict rules: from a claim and a measurement to HOLDS / FAILS / INCONCLUSIVE / SKIPPED / ERROR.
 
 `interval` (a qualitative boundary such as a sign): HOLDS when the whole interval lies on the claimed side of
-the threshold, FAILS when the whole interval lies on the other side, else INCONCLUSIVE.
+the threshold, FAILS when the whole interval lies on the other side, else INCONCLUSIVE. With `within` (a published
+per-model value no seed rerun can spread, e.g. a range read off generations): HOLDS when the published value lies
+inside the measured interval, else FAILS.
 
 `prediction` (reproduce a published number): the tolerance is the prediction interval of one rerun, derived
 from reruns with other seeds (elb/claims/tolerance.py). HOLDS when the measured value lies on
@@ -67,9 +69,13 @@ def criterion(claim: Claim, model: str, tolerance: Tolerance | None = None) -> s
     """The pass criterion in words, with the tolerance actually applied."""
     if claim.quantity is None:
         return "not measured"
+    if claim.scope == "cross_model":
+        return f"a statistic across the models of a run, from {claim.quantity} of each"
     if claim.decide_by == "permutation":
         return (f"value {claim.comparator} {claim.threshold:g} and permutation p <= {claim.alpha:g} on that side "
                 "against its own null (shuffled labels, or the random directions it names)")
+    if claim.decide_by == "interval" and claim.comparator == "within":
+        return f"the published {claim.published.get(model, 'value')} inside the measured interval"
     if claim.decide_by == "interval":
         return f"whole interval {claim.comparator} {claim.threshold:g}"
     width = tolerance.half_width if tolerance else float("nan")
@@ -79,9 +85,14 @@ def criterion(claim: Claim, model: str, tolerance: Tolerance | None = None) -> s
     return f"value {claim.comparator} {_shifted(claim, width):.4g} ({claim.threshold:g} -/+ derived {width:.3g})"
 
 
-def _interval_rule(claim: Claim, m: Measurement) -> tuple[str, str]:
+def _interval_rule(claim: Claim, m: Measurement, model: str) -> tuple[str, str]:
     t, c, low, high = claim.threshold, claim.comparator, m.ci_low, m.ci_high
     span = f"interval [{low:.4g}, {high:.4g}]"
+    if c == "within":
+        published = claim.published[model]
+        if low <= published <= high:
+            return "HOLDS", f"the published {published:g} lies inside the measured {span}"
+        return "FAILS", f"the published {published:g} lies outside the measured {span}"
     if satisfies(low, c, t) and satisfies(high, c, t):
         return "HOLDS", f"whole {span} is {c} {t:g}"
     if not satisfies(low, c, t) and not satisfies(high, c, t):
@@ -144,6 +155,10 @@ def judge(claim: Claim, measurements: dict[str, Measurement], model: str,
     m = measurements.get(claim.quantity)
     if m is not None:
         base.measured = m.row()
+    if claim.scope == "cross_model":
+        base.reason = (f"scope: a statistic across models, computed from {claim.quantity} of each; this run audits one "
+                       f"model ({model}), so there is nothing to compare")
+        return base
     if claim.scope == "published_models" and model not in claim.published:
         base.reason = (f"scope: compares to a published per-model value; {model} is not among the published models "
                        f"({', '.join(claim.published)})")
@@ -155,6 +170,8 @@ def judge(claim: Claim, measurements: dict[str, Measurement], model: str,
 def _decide(claim: Claim, m: Measurement | None, model: str, tolerance: Tolerance | None) -> tuple[str, str]:
     if m is None:
         return "ERROR", f"quantity {claim.quantity!r} is missing from the measurements"
+    if m.details.get("undefined") and m.value is None:
+        return "INCONCLUSIVE", f"the quantity has no value on this model: {m.details['undefined']}"
     if any(v is None or math.isnan(v) for v in (m.value, m.ci_low, m.ci_high)):
         return "ERROR", "the measurement lacks a value or an interval"
     if claim.decide_by == "prediction" and tolerance is None:
@@ -168,7 +185,7 @@ def _decide(claim: Claim, m: Measurement | None, model: str, tolerance: Toleranc
     if claim.decide_by == "permutation":
         verdict, reason = _permutation_rule(claim, m)
     elif claim.decide_by == "interval":
-        verdict, reason = _interval_rule(claim, m)
+        verdict, reason = _interval_rule(claim, m, model)
     else:
         verdict, reason = _prediction_rule(claim, m, model, tolerance)
     return verdict, reason + (f"; {null_note}: {claim.null_satisfies}" if null_note else "")

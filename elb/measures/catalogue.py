@@ -21,7 +21,7 @@ from elb.activations.pooling import POOLINGS
 from elb.config import AnalysisConfig, EipConfig, Params
 from elb.datasets.formatting import TEMPLATES
 from elb.datasets.spec import EMPATHY_TYPES, NON_EMPATHY, SPECS, TRIPLETS
-from elb.measures import council, eip, phase2, rounds, sae, steering
+from elb.measures import council, eip, phase1, phase2, rounds, sae, steering
 from elb.measures.measurement import Measurement
 
 TextSet = Literal["pipeline", "validation"]
@@ -197,10 +197,10 @@ CATALOGUE: tuple[Measure, ...] = (
 
 @dataclass(frozen=True)
 class StageMeasure:
-    """An analysis with its own stages (EIP; council rounds 2 and 4): `compute(data, cfg, seed)` with cfg the
-    params section `config` names. EIP: `{published layer: EipLayer}` (stage eip_measures) or a `SteeringRun`
-    (eip_steering, which generates with the model); council: `CouncilTexts` (council_measures). `settings` are
-    fields under that section."""
+    """An analysis with its own stages (EIP; council rounds 2 and 4; ELB Phase 1): `compute(data, cfg, seed)` with
+    cfg the params section `config` names (phase1: the whole Params). EIP: `{published layer: EipLayer}` (stage
+    eip_measures) or a `SteeringRun` (eip_steering, which generates with the model); council: `CouncilTexts`
+    (council_measures); Phase 1: `Phase1Data` (phase1_measures). `settings` are fields under that section."""
 
     name: str
     method: str
@@ -209,7 +209,7 @@ class StageMeasure:
     settings: tuple[str, ...] = ()
     spread: bool = False  # rerun with other seeds (cheap: no model) behind derived tolerances
     stage: str = "eip_measures"
-    config: Literal["eip", "analysis"] = "eip"
+    config: Literal["eip", "analysis", "phase1"] = "eip"
 
     def run(self, data: Any, cfg: Any, seed: int) -> list[Measurement]:
         if self.config == "eip":
@@ -220,6 +220,21 @@ class StageMeasure:
     def expanded(self, params: Params) -> list[str]:
         return [q.replace(LAYER_TAG, f"L{layer}") for q in self.quantities
                 for layer in (params.eip.layers if LAYER_TAG in q else [None])]
+
+    def section(self, params: Params) -> Any:
+        """The cfg `compute` receives."""
+        return {"eip": params.eip, "analysis": params.analysis, "phase1": params}[self.config]
+
+
+def run_stage_measures(measures: Iterable[StageMeasure], data: Any, params: Params, seed: int) -> list[Measurement]:
+    """Every measure on the data, each checked to produce exactly the quantities its entry declares."""
+    out = []
+    for measure in measures:
+        produced = measure.run(data, measure.section(params), seed)
+        if sorted(m.quantity for m in produced) != sorted(measure.expanded(params)):
+            raise RuntimeError(f"measure {measure.name!r} produced other quantities than its catalogue entry declares")
+        out.extend(produced)
+    return out
 
 
 EIP_CATALOGUE: tuple[StageMeasure, ...] = (
@@ -297,6 +312,40 @@ COUNCIL_CATALOGUE: tuple[StageMeasure, ...] = (
 )
 
 
+_PHASE1_PROBE = ("layer", "pairs_per_category", "test_fraction", "cv_folds", "C", "max_iter")
+PHASE1_CATALOGUE: tuple[StageMeasure, ...] = (
+    StageMeasure("phase1_probe", "last-token states at hidden_states[phase1.layer] of the first pairs_per_category "
+                 "pairs of each category (empathetic and neutral texts alone); LogisticRegression on an unstratified "
+                 "train_test_split (random_state = seed), held-out AUROC (published), and the AUROC of pooled "
+                 "out-of-fold scores of shuffled stratified folds (ours)",
+                 ("phase1.probe.auroc", "phase1.probe.cv_auroc"), phase1.probe_measure, _PHASE1_PROBE, spread=True,
+                 stage="phase1_measures", config="phase1"),
+    StageMeasure("phase1_bandwidth", "rank: smallest k whose cumulative PCA explained variance of the empathetic "
+                 "states reaches phase1.variance; vector: mean empathetic - mean neutral state of the first "
+                 "steering.vector_pairs vector_category pairs, added x alpha to the output of the block before that "
+                 "hidden state at every position on every step, sampling from each held-out situation; coherence "
+                 "(ours): min(1, NLL of the prompt's unsteered samples / NLL of the sample under the unsteered model) "
+                 "x distinct-bigram share; range: the largest |alpha| whose mean coherence exceeds "
+                 "steering.coherence_threshold (published rule); bandwidth = rank x range; the same for the "
+                 "formal/casual control; SAE (2 x d_model features, full-batch Adam) on the empathetic states: "
+                 "features active above sae.active_threshold on any text vs the rank; transfer: the probe's score of "
+                 "transfer_category generations moved in alpha's direction from alpha = 0 with mean KL >= "
+                 "steering.min_kl",
+                 ("phase1.dimensionality", "phase1.steering_range", "phase1.bandwidth", "phase1.control.dimensionality",
+                  "phase1.control.steering_range", "phase1.control.bandwidth", "phase1.bandwidth_ratio",
+                  "phase1.sae.active_features", "phase1.sae.relative_gap", "phase1.transfer.success",
+                  *(f"phase1.coherence.{kind}" for kind in phase1.CALIBRATION)),
+                 phase1.bandwidth_measure, (*_PHASE1_PROBE, "control_pairs", "variance", "vector_category",
+                                            "transfer_category", "transfer_pairs", "steering.alphas",
+                                            "steering.samples", "steering.temperature", "steering.new_tokens",
+                                            "steering.vector_pairs", "steering.vector_scale",
+                                            "steering.generation_pairs", "steering.coherence_threshold",
+                                            "steering.kl_steps", "steering.min_kl", "sae.features_per_dim", "sae.l1",
+                                            "sae.lr", "sae.steps", "sae.active_threshold", "sae.agreement"),
+                 stage="phase1_measures", config="phase1"),
+)
+
+
 @dataclass(frozen=True)
 class DatasetQuantity:
     """A property of the dataset itself, no model: the validate_data stage computes it, judging reads it."""
@@ -325,7 +374,8 @@ AnyMeasure = Measure | StageMeasure | DatasetQuantity
 
 def known_quantities(params: Params) -> dict[str, AnyMeasure]:
     """Every quantity the catalogue produces under these params, with what produces it."""
-    return {**{quantity: measure for measure in (*CATALOGUE, *EIP_CATALOGUE, *COUNCIL_CATALOGUE) for quantity in measure.expanded(params)},
+    return {**{quantity: measure for measure in (*CATALOGUE, *EIP_CATALOGUE, *COUNCIL_CATALOGUE, *PHASE1_CATALOGUE)
+               for quantity in measure.expanded(params)},
             **DATASET_QUANTITIES}
 
 
@@ -349,7 +399,8 @@ def method_pins(measure: AnyMeasure, params: Params) -> dict[str, str]:
         return {"data": f"the first n_triplets triplets (= {params.analysis.validation.n_triplets})",
                 "method": measure.method, "stage": "validate_data (no model)"}
     if isinstance(measure, StageMeasure):
-        return eip_pins(measure, params) if measure.config == "eip" else council_pins(measure, params)
+        pins = {"eip": eip_pins, "analysis": council_pins, "phase1": phase1_pins}[measure.config]
+        return pins(measure, params)
     inputs, subset = measure.inputs, SUBSETS[measure.inputs.subset]
     layers = ", ".join(str(layer) for layer in inputs.published_layers(params))
     size = subset.size(params)
@@ -398,6 +449,22 @@ def council_pins(measure: StageMeasure, params: Params) -> dict[str, str]:
     }
 
 
+def phase1_pins(measure: StageMeasure, params: Params) -> dict[str, str]:
+    cfg = params.phase1
+    return {
+        "layer": f"hidden_states[{cfg.layer}] of {params.activations.reference_n_layers} (HF convention): on a model "
+                 "ELB Phase 1 ran that index, on any other model mapped by relative depth",
+        "pooling": "last token (the model's own tokenizer defaults; published: one text at a time, 8-bit weights)",
+        "text_format": "each response text alone; generation prompt: '{situation}\\n\\nResponse:' (ours)",
+        "data": f"{params.data_dir}: first {cfg.pairs_per_category} pairs per category, first {cfg.control_pairs} "
+                f"formal/casual pairs; {cfg.steering.generation_pairs} held-out pair(s) per category prompt generation",
+        "method": measure.method,
+        "settings": ", ".join(f"phase1.{path}={_setting(cfg, path)}" for path in measure.settings),
+        "seed": str(params.seed),
+        "stage": f"phase1_activations (model) -> {measure.stage}",
+    }
+
+
 def quantities_table(params: Params) -> str:
     """The catalogue as a Markdown table (the README's list of quantities is this, checked by a test)."""
     lines = ["| quantity | measure | text set / pooling / layer / subset |", "|---|---|---|"]
@@ -407,6 +474,10 @@ def quantities_table(params: Params) -> str:
             continue
         if isinstance(measure, StageMeasure) and measure.config == "eip":
             lines.append(f"| `{quantity}` | {measure.name} | EIP texts / mean / eip.layers / {measure.stage} |")
+            continue
+        if isinstance(measure, StageMeasure) and measure.config == "phase1":
+            lines.append(f"| `{quantity}` | {measure.name} | Phase 1 pairs (+ formality, generations) / last_token / "
+                         f"phase1.layer / {measure.stage} |")
             continue
         if isinstance(measure, StageMeasure):
             lines.append(f"| `{quantity}` | {measure.name} | validation (+ formality) / last_token (+ response "

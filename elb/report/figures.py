@@ -229,7 +229,33 @@ def sae_composition(judgement: Judgement) -> Figure | None:
     return Figure("sae-cluster-composition", caption, caption, _png(fig))
 
 
+def phase1_bandwidth(judgement: Judgement) -> Figure | None:
+    """ELB Phase 1: mean coherence by alpha of the empathy and the control vector, the threshold, and each
+    bandwidth as rank x range."""
+    m = judgement.measurements
+    parts = {name: (m.get(f"{prefix}.steering_range"), m.get(f"{prefix}.dimensionality"))
+             for name, prefix in (("empathy", "phase1"), ("formal - casual control", "phase1.control"))}
+    if any(reach is None or rank is None for reach, rank in parts.values()):
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for (name, (reach, rank)), style in zip(parts.items(), ("o-", "s--")):
+        curve = {float(a): c for a, c in reach.details["coherence_by_alpha"].items()}
+        ax.plot(sorted(curve), [curve[a] for a in sorted(curve)], style, ms=4,
+                label=f"{name}: rank {rank.value:g} x range {reach.value:g} = {rank.value * reach.value:g}")
+    threshold = parts["empathy"][0].details["threshold"]
+    ax.axhline(threshold, color="#cf222e", lw=0.8, ls="--", label=f"coherence threshold {threshold:g}")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("alpha (multiple of the steering vector added at the Phase 1 layer)")
+    ax.set_ylabel("mean coherence")
+    ax.legend(fontsize=7, loc="lower center")
+    caption = (f"ELB Phase 1 (elb-p1-bandwidth, elb-p1-steering-range, elb-p1-empathy-control-ratio): coherence of "
+               f"steered generations by alpha, {judgement.model}, bundled Phase 1 and formality pairs; bandwidth = "
+               f"effective PCA rank x the largest |alpha| whose coherence exceeds the threshold.")
+    return Figure("phase1-coherence-by-alpha", caption, caption, _png(fig))
+
+
 def all_figures(judgement: Judgement) -> list[Figure]:
     found = [f for f in (forest(judgement), eip_probe_layers(judgement), eip_steering_curve(judgement),
-                         emergence_curves(judgement), sae_composition(judgement)) if f]
+                         emergence_curves(judgement), sae_composition(judgement), phase1_bandwidth(judgement))
+             if f]
     return [*found, *layer_curves(judgement), *null_histograms(judgement)]

@@ -11,7 +11,7 @@ from safetensors.numpy import load_file
 
 from elb.artifacts import write_measurements
 from elb.config import Params, load_params
-from elb.measures.catalogue import COUNCIL_CATALOGUE
+from elb.measures.catalogue import COUNCIL_CATALOGUE, run_stage_measures
 from elb.measures.measurement import Measurement
 from elb.measures.rounds import CouncilTexts, Intervened
 from elb.provenance import base_provenance
@@ -39,13 +39,7 @@ def load_council(folder: Path) -> CouncilTexts:
 
 
 def measure_council(params: Params, data: CouncilTexts) -> list[Measurement]:
-    out = []
-    for measure in COUNCIL_CATALOGUE:
-        produced = measure.run(data, params.analysis, params.seed)
-        if sorted(m.quantity for m in produced) != sorted(measure.expanded(params)):
-            raise RuntimeError(f"measure {measure.name!r} produced other quantities than its catalogue entry declares")
-        out.extend(produced)
-    return out
+    return run_stage_measures(COUNCIL_CATALOGUE, data, params, params.seed)
 
 
 def run(params_path: str = "params.yaml") -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from elb.activations.extract import hidden_state_means
+from elb.activations.extract import hidden_states_pooled
 from elb.activations.store import ActivationSet, save_set
 from elb.artifacts import EIP_INDEX
 from elb.config import load_params
@@ -25,8 +25,8 @@ def run(params_path: str = "params.yaml") -> Path:
     refs = eip_layer_refs(params, model_depth(params.model))
     model = load_model(params.model)
     blocks = [ref.block for ref in refs.values()]
-    tensor, n_tokens = hidden_state_means(model, list(texts["text"]), [b + 1 for b in blocks],
-                                          params.activations.batch_size, cfg.max_tokens, "EIP texts")
+    tensor, n_tokens = hidden_states_pooled(model, list(texts["text"]), [b + 1 for b in blocks],
+                                          params.activations.batch_size, cfg.max_tokens, description="EIP texts")
     tokenizer = model.hf_tokenizer
     provenance = {
         **base_provenance(params.seed),

@@ -15,7 +15,7 @@ from elb.activations.store import ActivationSet, load_set
 from elb.artifacts import write_measurements, write_seed_spread
 from elb.config import Params, load_params
 from elb.io import write_with
-from elb.measures.catalogue import EIP_CATALOGUE, StageMeasure
+from elb.measures.catalogue import EIP_CATALOGUE, StageMeasure, run_stage_measures
 from elb.measures.eip import EipLayer
 from elb.measures.measurement import Measurement
 from elb.plan import eip_layer_refs
@@ -49,13 +49,7 @@ def layers_of(params: Params, data: ActivationSet, index: pd.DataFrame) -> dict[
 
 def measure_eip(params: Params, data: dict[int, EipLayer], seed: int,
                 measures: tuple[StageMeasure, ...] = PROBE_MEASURES) -> list[Measurement]:
-    out = []
-    for measure in measures:
-        produced = measure.run(data, params.eip, seed)
-        if sorted(m.quantity for m in produced) != sorted(measure.expanded(params)):
-            raise RuntimeError(f"measure {measure.name!r} produced other quantities than its catalogue entry declares")
-        out.extend(produced)
-    return out
+    return run_stage_measures(measures, data, params, seed)
 
 
 def save_directions(path: Path, data: dict[int, EipLayer]) -> None:

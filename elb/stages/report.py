@@ -25,12 +25,13 @@ def check_one_run(params: Params, judgement: Judgement, dataset: dict[str, Any] 
         then[f"EIP file {i + 1}: eip (params.yaml)"] = eip.analysis
         now[f"EIP file {i + 1}: model"] = made.activations.model.model_dump()
         then[f"EIP file {i + 1}: model"] = eip.activations.model.model_dump()
-    council = judgement.council_provenance
-    if council is not None:
-        now["council rounds 2-4: analysis (params.yaml)"] = now["analysis (params.yaml)"]
-        then["council rounds 2-4: analysis (params.yaml)"] = council.analysis
-        now["council rounds 2-4: model"] = made.activations.model.model_dump()
-        then["council rounds 2-4: model"] = council.activations.model.model_dump()
+    stages = {"council rounds 2-4": (judgement.council_provenance, now["analysis (params.yaml)"]),
+              "ELB Phase 1": (judgement.phase1_provenance, params.phase1.model_dump(mode="json"))}
+    for name, (stage, settings) in stages.items():
+        if stage is not None:
+            now[f"{name}: settings (params.yaml)"], then[f"{name}: settings (params.yaml)"] = settings, stage.analysis
+            now[f"{name}: model"] = made.activations.model.model_dump()
+            then[f"{name}: model"] = stage.activations.model.model_dump()
     problems = [f"  {key}: {_difference(then[key], now[key])}" for key in now if then[key] != now[key]]
     if problems:
         raise RuntimeError("the stored measurements come from another run than the one described now; run "
