@@ -94,21 +94,17 @@ def effect_kl(model: LoadedModel, ids: torch.Tensor, cache: Any, baseline: torch
               direction: torch.Tensor, alphas: torch.Tensor, steps: int) -> dict[float, float]:
     """Effect-size guard (ours): mean KL(steered || unsteered) of the next-token distribution at the prompt's last
     position and the first `steps` - 1 positions of the alpha = 0 samples (the same tokens under every alpha, so
-    only the intervention differs), for each alpha != 0."""
+    only the intervention differs), for each alpha != 0. Every alpha in one forward (alpha-major rows)."""
     n, device = len(baseline), ids.device
     tail = torch.cat([ids[:, -1:].repeat(n, 1), baseline[:, :steps - 1].to(device)], dim=1)
-
-    def log_probs(alpha: torch.Tensor) -> torch.Tensor:  # one alpha at a time: [n, steps, vocab] stays small
-        context = copy.deepcopy(cache)
-        context.batch_select_indices(torch.tensor([alphas.tolist().index(float(alpha))] * n, device=device))
-        with steered(model, block, direction, alpha.repeat(n)), torch.inference_mode():
-            return torch.log_softmax(model.hf_model(tail, past_key_values=context).logits.float(), dim=-1)
-
-    reference, out = log_probs(torch.tensor(0.0, device=device)), {}
-    for alpha in alphas[alphas != 0]:
-        steered_lp = log_probs(alpha)
-        out[float(alpha)] = float((steered_lp.exp() * (steered_lp - reference)).sum(-1).mean())
-    return out
+    context = copy.deepcopy(cache)
+    context.batch_repeat_interleave(n)
+    with steered(model, block, direction, alphas.repeat_interleave(n)), torch.inference_mode():
+        logits = model.hf_model(tail.repeat(len(alphas), 1), past_key_values=context).logits
+    log_probs = torch.log_softmax(logits.float(), dim=-1).view(len(alphas), n, tail.shape[1], -1)
+    reference = log_probs[int(torch.nonzero(alphas == 0)[0])]
+    return {float(a): float((lp.exp() * (lp - reference)).sum(-1).mean())
+            for a, lp in zip(alphas.tolist(), log_probs) if a != 0}
 
 
 def generated_tokens(model: LoadedModel, new_tokens: torch.Tensor) -> list[list[int]]:

@@ -138,10 +138,12 @@ def probe(data: Pairs, cfg: Phase1Config, seed: int, confidence: float, inputs: 
 
 def range_draws(rows: pd.DataFrame, threshold: float, draws: int, rng: np.random.Generator) -> np.ndarray:
     """Steering ranges of bootstrap resamples of the prompts (each keeps all its alphas and samples)."""
-    prompts = rows["prompt"].unique()
-    by_prompt = {p: rows[rows["prompt"] == p] for p in prompts}
-    return np.array([steering_range(coherence_curve(pd.concat([by_prompt[p] for p in rng.choice(prompts, len(prompts))])),
-                                    threshold) for _ in range(draws)])
+    table = rows.pivot_table(index="prompt", columns="alpha", values="coherence", aggfunc=["sum", "count"])
+    sums, counts = table["sum"].to_numpy(), table["count"].to_numpy()
+    alphas = table["sum"].columns
+    picks = rng.integers(0, len(sums), size=(draws, len(sums)))
+    curves = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)  # [draws, alphas]: pooled means as coherence_curve
+    return np.array([steering_range(pd.Series(curve, index=alphas), threshold) for curve in curves])
 
 
 RANK_INTERVAL = ("none: resampling texts lowers the rank (a duplicated text adds no dimension; bootstrap intervals "

@@ -135,7 +135,11 @@ def run(params_path: str = "params.yaml") -> Path:
         **base_provenance(params.seed),
         "model": model.provenance,
         "data": {spec.filename: sha256_of(params.data_dir / spec.filename) for spec in (PHASE1_PROMPTS, FORMALITY)},
-        "layer": ref.describe(),
+        "layers": {"phase1": ref.describe()},
+        "loader_parity": {"not applicable": "read from HF hidden_states directly, as the Phase 1 script did"},
+        "poolings": ["last_token"],
+        "batch_size": act.batch_size,
+        "max_tokens": act.max_tokens,
         "layer_convention": "HF hidden_states[i]: 0 = embeddings, i = output of decoder block i - 1; steering adds "
                             "alpha x vector to that block's output at every position on every step",
         "tokenization": "the model's own tokenizer defaults (its special tokens), truncation at activations.max_tokens, "

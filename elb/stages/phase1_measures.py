@@ -30,7 +30,7 @@ def load_phase1(folder: Path) -> Phase1Data:
         raise ValueError(f"{folder}: states.safetensors does not match generations.csv (rerun phase1_activations)")
     return Phase1Data(Pairs(tensors["empathy"], np.array(meta["labels"]["empathy"])),
                       Pairs(tensors["control"], np.array(meta["labels"]["control"])),
-                      generations, tensors["readouts"], calibration, meta["scale"], f"last token, {meta['layer']}")
+                      generations, tensors["readouts"], calibration, meta["scale"], f"last token, {meta['layers']['phase1']}")
 
 
 def run(params_path: str = "params.yaml") -> Path:
