@@ -47,9 +47,8 @@ PHASE1_GENERATIONS = pa.DataFrameSchema(
         "category": pa.Column(str),
         "alpha": pa.Column(float),
         "sample": pa.Column(int, pa.Check.ge(0)),
-        "n_tokens": pa.Column(int, pa.Check.ge(0)),
+        "tokens": pa.Column(str, pa.Check.str_matches(r"^[0-9 ]*$"), nullable=True),  # generated ids; NaN: none
         "nll": pa.Column(float, pa.Check.ge(0), nullable=True),  # NaN: nothing was generated
-        "distinct": pa.Column(float, pa.Check.in_range(0, 1)),
         "kl": pa.Column(float, pa.Check.ge(0)),
         "text": pa.Column(str, nullable=True),
     },
@@ -63,8 +62,8 @@ PHASE1_CALIBRATION = pa.DataFrameSchema(
         "kind": pa.Column(str, pa.Check.isin(["unsteered", "shuffled_words", "repeated_token"])),
         "prompt": pa.Column(str),
         "sample": pa.Column(int, pa.Check.ge(0)),
+        "tokens": pa.Column(str, pa.Check.str_matches(r"^[0-9 ]*$"), nullable=True),
         "nll": pa.Column(float, pa.Check.ge(0), nullable=True),
-        "distinct": pa.Column(float, pa.Check.in_range(0, 1)),
         "text": pa.Column(str, nullable=True),
     },
     unique=["kind", "prompt", "sample"],

@@ -67,7 +67,7 @@ def _sweep(vector: str, decay: float) -> pd.DataFrame:
     if vector == "empathy":
         prompts.append(("technical_assistance-12", "technical_assistance", False))
     rows = [{"vector": vector, "sweep": sweep, "prompt": prompt, "category": c, "alpha": a, "sample": 0,
-             "n_tokens": 16, "nll": 2.0 * (1 + abs(a) * decay), "distinct": 1.0, "kl": 0.5 if a else 0.0, "text": "x"}
+             "tokens": "1 2 3 4", "nll": 2.0 * (1 + abs(a) * decay), "kl": 0.5 if a else 0.0, "text": "x"}
             for prompt, c, sweep in prompts for a in ALPHAS]
     return pd.DataFrame(rows)
 
@@ -83,10 +83,10 @@ def _data(rng: np.random.Generator, exchangeable: bool) -> Phase1Data:
     shift = 0.0 if exchangeable else 0.05
     readouts = (empathy.states[50:].mean(0) + rng.normal(size=(len(generations), DIM)) * 0.01
                 + shift * generations["alpha"].to_numpy()[:, None] * axis)
-    calibration = pd.DataFrame([{"kind": k, "prompt": f"{c}-11", "sample": 0, "nll": nll, "distinct": d, "text": "x"}
-                                for c in CATEGORIES for k, nll, d in (("unsteered", 2.0, 1.0),
-                                                                       ("shuffled_words", 6.0, 1.0),
-                                                                       ("repeated_token", 1.0, 0.05))])
+    calibration = pd.DataFrame([{"kind": k, "prompt": f"{c}-11", "sample": 0, "tokens": ids, "nll": nll, "text": "x"}
+                                for c in CATEGORIES for k, nll, ids in (("unsteered", 2.0, "1 2 3"),
+                                                                         ("shuffled_words", 6.0, "3 1 2"),
+                                                                         ("repeated_token", 1.0, " ".join(["5"] * 21)))])
     return Phase1Data(empathy, control, generations, readouts, calibration, {"empathy": 0.1, "control": 0.1},
                       "planted")
 

@@ -150,7 +150,8 @@ def judge(claim: Claim, measurements: dict[str, Measurement], model: str,
     base = Verdict(claim.id, "SKIPPED", model, claim.quantity or "-", "", criterion(claim, model, tolerance),
                    tolerance=tolerance.row() if tolerance else None, dataset=dataset)
     if claim.quantity is None:
-        base.reason = f"not measured by the harness yet: {claim.not_measured}"
+        why = claim.not_measured or ""
+        base.reason = why if why.startswith("scope:") else f"not measured by the harness yet: {why}"
         return base
     m = measurements.get(claim.quantity)
     if m is not None:

@@ -324,7 +324,7 @@ PHASE1_CATALOGUE: tuple[StageMeasure, ...] = (
                  "states reaches phase1.variance; vector: mean empathetic - mean neutral state of the first "
                  "steering.vector_pairs vector_category pairs, added x alpha to the output of the block before that "
                  "hidden state at every position on every step, sampling from each held-out situation; coherence "
-                 "(ours): min(1, NLL of the prompt's unsteered samples / NLL of the sample under the unsteered model) "
+                 "(ours): min(1, mean NLL of every unsteered sample / NLL of the sample under the unsteered model) "
                  "x distinct-bigram share; range: the largest |alpha| whose mean coherence exceeds "
                  "steering.coherence_threshold (published rule); bandwidth = rank x range; the same for the "
                  "formal/casual control; SAE (2 x d_model features, full-batch Adam) on the empathetic states: "

@@ -6,7 +6,7 @@ unstratified 80/20 `train_test_split` with seed 42, `LogisticRegression(max_iter
 (mean empathetic - mean neutral state of the first 5 crisis-support pairs), but its coherence, control, SAE and
 transfer were placeholders. Ours, declared: coherence = min(1, reference NLL / NLL) x distinct-bigram share, where
 NLL is the unsteered model's mean per-token negative log-likelihood of a generation given its prompt and the
-reference is that of the unsteered (alpha = 0) samples of the same prompt; transfer = the vector moves the probe's
+reference is the mean over the unsteered (alpha = 0) samples of every prompt; transfer = the vector moves the probe's
 score of technical-assistance generations in alpha's direction, with a visible effect (mean KL >= min_kl).
 """
 from __future__ import annotations
@@ -40,8 +40,8 @@ class Pairs:
 @dataclass(frozen=True)
 class Phase1Data:
     """What the phase1_measures stage reads: both datasets' states, and one row per generated sample (columns
-    vector, sweep, prompt, category, alpha, sample, nll, distinct, kl) with its probe-layer state (`readouts`), and
-    the coherence calibration rows (kind, prompt, nll, distinct)."""
+    vector, sweep, prompt, category, alpha, sample, tokens, nll, kl) with its probe-layer state (`readouts`), and
+    the coherence calibration rows (kind, prompt, sample, tokens, nll); tokens = the ids separated by spaces."""
 
     empathy: Pairs
     control: Pairs
@@ -74,6 +74,12 @@ def distinct_share(tokens: list[int]) -> float:
     return len(set(bigrams)) / len(bigrams) if bigrams else 0.0
 
 
+def distinct_shares(tokens: pd.Series) -> np.ndarray:
+    """distinct_share of each row's space-separated token ids (NaN or empty: nothing generated)."""
+    return np.array([distinct_share([int(t) for t in ids.split()]) if isinstance(ids, str) else 0.0
+                     for ids in tokens])
+
+
 def coherence(nll: np.ndarray, distinct: np.ndarray, reference_nll: np.ndarray) -> np.ndarray:
     """min(1, reference NLL / NLL) x distinct-bigram share (0 where the text is empty)."""
     nll = np.asarray(nll, dtype=float)
@@ -82,10 +88,11 @@ def coherence(nll: np.ndarray, distinct: np.ndarray, reference_nll: np.ndarray) 
 
 
 def scored(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows with their coherence, each against the mean NLL of its prompt's alpha = 0 samples (same vector)."""
-    reference = rows[rows["alpha"] == 0.0].groupby(["vector", "prompt"])["nll"].mean().rename("reference_nll")
-    rows = rows.join(reference, on=["vector", "prompt"])
-    return rows.assign(coherence=coherence(rows["nll"], rows["distinct"], rows["reference_nll"]))
+    """The rows with their coherence, each against the mean NLL of every alpha = 0 sample of its vector (pooled over
+    prompts, so an unsteered sample is not scored against itself alone)."""
+    reference = rows[rows["alpha"] == 0.0].groupby("vector")["nll"].mean().rename("reference_nll")
+    rows = rows.join(reference, on="vector")
+    return rows.assign(coherence=coherence(rows["nll"], distinct_shares(rows["tokens"]), rows["reference_nll"]))
 
 
 def coherence_curve(rows: pd.DataFrame) -> pd.Series:
@@ -146,6 +153,13 @@ def range_draws(rows: pd.DataFrame, threshold: float, draws: int, rng: np.random
     return np.array([steering_range(pd.Series(curve, index=alphas), threshold) for curve in curves])
 
 
+def rank_bootstrap(x: np.ndarray, variance: float, draws: int, seed: int, confidence: float) -> list[float]:
+    """Percentile interval of the rank over bootstrap resamples of the texts: shown, not used (biased low)."""
+    rng = np.random.default_rng([seed, 1])
+    return list(percentile_interval(np.array([effective_rank(x[rng.integers(0, len(x), len(x))], variance)
+                                              for _ in range(draws)]), confidence))
+
+
 RANK_INTERVAL = ("none: resampling texts lowers the rank (a duplicated text adds no dimension; bootstrap intervals "
                  "exclude the full-sample rank), so the rank is reported exact for these texts")
 
@@ -162,7 +176,8 @@ def bandwidth(name: str, pairs: Pairs, rows: pd.DataFrame, scale: float, cfg: Ph
     by_alpha = {float(a): float(c) for a, c in curve.items()}
     return [
         Measurement(f"{prefix}.dimensionality", rank, rank, rank, RANK_INTERVAL, len(x), inputs,
-                    details={"cap": cap, "standardized": effective_rank(standardized(x), cfg.variance)}),
+                    details={"cap": cap, "standardized": effective_rank(standardized(x), cfg.variance),
+                             "bootstrap_interval_biased_low": rank_bootstrap(x, cfg.variance, draws, seed, confidence)}),
         Measurement(f"{prefix}.steering_range", reach, *percentile_interval(reaches, confidence),
                     "percentile bootstrap of the prompts", int(rows["prompt"].nunique()), inputs,
                     details={"coherence_by_alpha": by_alpha, "threshold": threshold,
@@ -207,7 +222,8 @@ def transfer(rows: pd.DataFrame, readouts: np.ndarray, pairs: Pairs, cfg: Phase1
     k, n = int(guarded.sum()), len(guarded)
     if n == 0:
         nan = float("nan")
-        return Measurement("phase1.transfer.success", nan, nan, nan, "no transfer prompts", 0, inputs)
+        return Measurement("phase1.transfer.success", nan, nan, nan, "undefined", 1, inputs,
+                           details={"undefined": f"no {cfg.transfer_category} generations at an alpha other than 0"})
     return Measurement("phase1.transfer.success", k / n, *clopper_pearson(k, n, confidence),
                        f"Clopper-Pearson ({k}/{n})", n, inputs,
                        details={"moved": int(moved.sum()), "coherent_successes": int(coherent.sum()),
@@ -216,12 +232,12 @@ def transfer(rows: pd.DataFrame, readouts: np.ndarray, pairs: Pairs, cfg: Phase1
 
 def calibration(rows: pd.DataFrame, confidence: float, inputs: str) -> list[Measurement]:
     """Mean coherence of the calibration texts of each kind (unsteered samples, the same words shuffled, one token
-    repeated), each against its prompt's unsteered samples; bootstrap interval over texts."""
+    repeated), against the mean NLL of every unsteered sample, as `scored`; bootstrap interval over texts."""
     rng, out = np.random.default_rng(0), []
-    reference = rows[rows["kind"] == "unsteered"].groupby("prompt")["nll"].mean()
+    reference = rows.loc[rows["kind"] == "unsteered", "nll"].mean()
     for kind in CALIBRATION:
         part = rows[rows["kind"] == kind]
-        values = coherence(part["nll"], part["distinct"], reference.loc[part["prompt"]].to_numpy())
+        values = coherence(part["nll"], distinct_shares(part["tokens"]), np.full(len(part), reference))
         draws = [values[rng.integers(0, len(values), len(values))].mean() for _ in range(200)]
         out.append(Measurement(f"phase1.coherence.{kind}", float(values.mean()), *percentile_interval(draws, confidence),
                                "percentile bootstrap of the texts", len(values), inputs))

@@ -15,6 +15,7 @@ from elb.claims.judging import Judgement  # noqa: E402
 from elb.claims.model import Claim  # noqa: E402
 from elb.claims.verdict import Verdict  # noqa: E402
 from elb.measures.measurement import Measurement  # noqa: E402
+from elb.measures.phase1 import CALIBRATION  # noqa: E402
 
 COLOURS = {"HOLDS": "#1a7f37", "FAILS": "#cf222e", "INCONCLUSIVE": "#9a6700", "SKIPPED": "#6e7781",
            "ERROR": "#8250df"}
@@ -250,7 +251,9 @@ def phase1_bandwidth(judgement: Judgement) -> Figure | None:
     ax.legend(fontsize=7, loc="lower center")
     caption = (f"ELB Phase 1 (elb-p1-bandwidth, elb-p1-steering-range, elb-p1-empathy-control-ratio): coherence of "
                f"steered generations by alpha, {judgement.model}, bundled Phase 1 and formality pairs; bandwidth = "
-               f"effective PCA rank x the largest |alpha| whose coherence exceeds the threshold.")
+               f"effective PCA rank x the largest |alpha| whose coherence exceeds the threshold. Coherence "
+               f"calibration: " + ", ".join(f"{kind.replace('_', ' ')} {m[q].value:.2f}" for kind in CALIBRATION
+                                            if (q := f"phase1.coherence.{kind}") in m) + ".")
     return Figure("phase1-coherence-by-alpha", caption, caption, _png(fig))
 
 

@@ -21,7 +21,6 @@ from elb.config import Params, load_params
 from elb.datasets.loaders import load_pairs, validate
 from elb.datasets.spec import FORMALITY, PHASE1_PROMPTS
 from elb.io import staged_dir, write_json, write_with
-from elb.measures.phase1 import distinct_share
 from elb.models.loading import LoadedModel, load_model, model_depth
 from elb.models.registry import sha256_of
 from elb.plan import phase1_layer_ref
@@ -55,6 +54,10 @@ def calibration_texts(model: LoadedModel, unsteered: list[list[int]], seed: int)
     return {"unsteered": unsteered, "shuffled_words": shuffled, "repeated_token": repeated}
 
 
+def id_string(tokens: list[int]) -> str:
+    return " ".join(map(str, tokens))
+
+
 class Sweeper:
     """Generates and scores one vector's every (prompt, alpha) cell."""
 
@@ -77,8 +80,7 @@ class Sweeper:
         alphas = np.repeat(cfg.alphas, cfg.samples)
         frame = pd.DataFrame({
             "alpha": alphas, "sample": np.tile(np.arange(cfg.samples), len(cfg.alphas)),
-            "n_tokens": [len(c) for c in continuations], "nll": nll,
-            "distinct": [distinct_share(c) for c in continuations],
+            "tokens": [id_string(c) for c in continuations], "nll": nll,
             "kl": [made.kl.get(float(a), 0.0) for a in alphas],
             "text": [t for a in cfg.alphas for t in made.texts[a]],
         })
@@ -128,7 +130,7 @@ def run(params_path: str = "params.yaml") -> Path:
         for kind, texts in calibration_texts(model, tokens, params.seed).items():
             nll, _ = continuation_scores(model, ids, texts, ref.mapped)
             calibration.append(pd.DataFrame({"kind": kind, "prompt": prompt_id, "sample": range(len(texts)),
-                                             "nll": nll, "distinct": [distinct_share(t) for t in texts],
+                                             "tokens": [id_string(t) for t in texts], "nll": nll,
                                              "text": [model.hf_tokenizer.decode(t, skip_special_tokens=True) for t in texts]}))
     generations = pd.concat(frames, ignore_index=True)[list(PHASE1_GENERATIONS.columns)]
     provenance = {

@@ -22,10 +22,10 @@ def load_phase1(folder: Path) -> Phase1Data:
     """The Phase 1 activations as the measures read them (float64), each table checked by its schema."""
     tensors = {name: array.astype(np.float64) for name, array in load_file(str(folder / "states.safetensors")).items()}
     meta = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
-    generations = validate(pd.read_csv(folder / "generations.csv", keep_default_na=False, na_values=[""]),
-                           PHASE1_GENERATIONS, folder / "generations.csv")
-    calibration = validate(pd.read_csv(folder / "calibration.csv", keep_default_na=False, na_values=[""]),
-                           PHASE1_CALIBRATION, folder / "calibration.csv")
+    generations, calibration = (validate(pd.read_csv(folder / name, keep_default_na=False, na_values=[""],
+                                                     dtype={"tokens": str, "text": str}), schema, folder / name)
+                                for name, schema in (("generations.csv", PHASE1_GENERATIONS),
+                                                     ("calibration.csv", PHASE1_CALIBRATION)))
     if len(generations) != len(tensors["readouts"]):
         raise ValueError(f"{folder}: states.safetensors does not match generations.csv (rerun phase1_activations)")
     return Phase1Data(Pairs(tensors["empathy"], np.array(meta["labels"]["empathy"])),

@@ -12,7 +12,7 @@ from elb.config import Params, load_params
 from elb.datasets.eip import ablation_counts, data_hashes, eip_texts, length_balance, load_scenarios
 from elb.datasets.loaders import load_pairs, validate
 from elb.datasets.quality import pair_balance, validated_report
-from elb.datasets.spec import FORMALITY
+from elb.datasets.spec import PAIR_SPECS
 from elb.io import retract_report, write_json
 from elb.models.registry import sha256_of
 
@@ -31,9 +31,9 @@ def run(params_path: str = "params.yaml") -> Path:
                      "length_balance": length_balance(params.eip.data_dir),
                      "ablation": ablation_counts(params.eip.data_dir),
                      "sha256": data_hashes(params.eip.data_dir, params.eip.rated_texts)}
-    formality = params.data_dir / FORMALITY.filename  # council round 2's formality direction
-    report["formality"] = {"file": str(formality), "sha256": sha256_of(formality),
-                           "balance": pair_balance(load_pairs(formality, FORMALITY))}
+    paired = {spec: params.data_dir / spec.filename for spec in PAIR_SPECS}  # Phase 1; council round 2 and Phase 1
+    report["pairs"] = {spec.name: {"file": str(path), "sha256": sha256_of(path),
+                                   "balance": pair_balance(load_pairs(path, spec))} for spec, path in paired.items()}
     write_json(target, report)
     return target
 
