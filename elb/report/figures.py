@@ -248,7 +248,7 @@ def phase1_bandwidth(judgement: Judgement) -> Figure | None:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("alpha (multiple of the steering vector added at the Phase 1 layer)")
     ax.set_ylabel("mean coherence")
-    ax.legend(fontsize=7, loc="lower center")
+    ax.legend(fontsize=7, loc="upper left")
     caption = (f"ELB Phase 1 (elb-p1-bandwidth, elb-p1-steering-range, elb-p1-empathy-control-ratio): coherence of "
                f"steered generations by alpha, {judgement.model}, bundled Phase 1 and formality pairs; bandwidth = "
                f"effective PCA rank x the largest |alpha| whose coherence exceeds the threshold. Coherence "
