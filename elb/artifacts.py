@@ -121,12 +121,14 @@ SEED_SPREAD = pa.DataFrameSchema(
 
 VERDICTS = pa.DataFrameSchema(
     {
-        "claim_id": pa.Column(str, unique=True),
+        "claim_id": pa.Column(str),
         "verdict": pa.Column(str, pa.Check.isin(["HOLDS", "FAILS", "INCONCLUSIVE", "SKIPPED", "ERROR"])),
-        "model": pa.Column(str),
+        "model": pa.Column(str),  # a model, or "across N models (...)" for a cross-model claim
+        "run": pa.Column(str),  # the model's key in params `models`, or "across models"
         "quantity": pa.Column(str),
         "reason": pa.Column(str),
     },
+    unique=["claim_id", "run"],
     name="verdicts",
 )
 

@@ -1,12 +1,13 @@
 """Typed view of params.yaml: the single source of truth for every knob, validated on load."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 
@@ -251,17 +252,59 @@ class ClaimsConfig(Strict):
                                                                        "rerun (judging only: no stage reruns).")
 
 
+MODEL_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # a folder name and a DVC stage suffix: no dots, no slashes
+
+
 class Params(Strict):
     seed: int = Field(42, description="Seed of every split, permutation, bootstrap and initialisation.")
     data_dir: Path = Field(Path("data/bundled"), description="Folder with the three dataset files.")
-    artifacts_dir: Path = Field(Path("artifacts"), description="Where stages write activations and measurements.")
+    artifacts_dir: Path = Field(Path("artifacts"), description="Where stages write activations and measurements "
+                                                               "(each model's under models/<key>).")
     reports_dir: Path = Field(Path("reports"), description="Where the claims report is written.")
-    model: ModelConfig = ModelConfig()
+    models: dict[str, ModelConfig] = Field(
+        {"smollm2": ModelConfig()}, min_length=1,
+        description="The models a run audits (the grid), by key: lowercase letters, digits, - and _; the key names "
+                    "the model's artifact folder and its DVC stages, so adding a model computes only that model.")
     activations: ActivationConfig = ActivationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     eip: EipConfig = EipConfig()
     phase1: Phase1Config = Phase1Config()
     claims: ClaimsConfig = ClaimsConfig()
+    _audited: str | None = PrivateAttr(None)
+
+    def for_model(self, key: str | None) -> Params:
+        """These params narrowed to one model of the grid (None: the only one)."""
+        if key is None and len(self.models) > 1:
+            raise ValueError(f"params audit {len(self.models)} models ({', '.join(self.models)}): name one")
+        key = key or next(iter(self.models))
+        if key not in self.models:
+            raise ValueError(f"no model {key!r} in params `models` (has: {', '.join(self.models)})")
+        narrowed = self.model_copy()
+        narrowed._audited = key
+        return narrowed
+
+    @property
+    def model_key(self) -> str:
+        """The key of the model these params are narrowed to (see `for_model`)."""
+        if self._audited is None:
+            return self.for_model(None).model_key
+        return self._audited
+
+    @property
+    def model(self) -> ModelConfig:
+        return self.models[self.model_key]
+
+    @property
+    def model_dir(self) -> Path:
+        """Where this model's stages write."""
+        return self.artifacts_dir / "models" / self.model_key
+
+    @model_validator(mode="after")
+    def _model_keys(self) -> Params:
+        bad = [key for key in self.models if not MODEL_KEY.match(key)]
+        if bad:
+            raise ValueError(f"models: keys {bad} must match {MODEL_KEY.pattern} (they name folders and DVC stages)")
+        return self
 
     @model_validator(mode="after")
     def _layers_in_reference_model(self) -> Params:
@@ -293,18 +336,20 @@ def published_layers(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, 
             yield from ((f"{key}[{i}]", layer) for i, layer in enumerate(value))
 
 
-def load_params(path: Path | str = "params.yaml") -> Params:
-    """Read and validate the whole params.yaml; unknown or invalid keys are errors naming the file and key."""
+def load_params(path: Path | str = "params.yaml", model: str | None = None) -> Params:
+    """Read and validate the whole params.yaml, narrowed to one model of the grid when `model` names its key (a
+    stage's command line); unknown or invalid keys are errors naming the file and key."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: cannot read parameters: {error}") from error
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as error:
         problems = "\n".join(_problem(e) for e in error.errors())
         raise ValueError(f"{path}: invalid parameters:\n{problems}") from error
+    return params if model is None else params.for_model(model)
 
 
 def _problem(error: ErrorDetails) -> str:

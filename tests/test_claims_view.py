@@ -14,11 +14,11 @@ from conftest import ROOT
 
 def _claims_run(tmp_path, *options: str) -> subprocess.CompletedProcess:
     artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
+    (artifacts / "models" / "smollm2").mkdir(parents=True)
     row = {"quantity": "null.empathy_z", "value": 3.0, "ci_low": 2.5, "ci_high": 3.5, "interval": "t", "n": 90,
            "inputs": "i", "p_above": 0.01, "p_below": 1.0, "null_mean": 0.0, "null_sd": 1.0, "null_n": 99,
            "details": {}}
-    (artifacts / "measurements.json").write_text(json.dumps({"provenance": PROVENANCE, "measurements": [row]}))
+    (artifacts / "models" / "smollm2" / "measurements.json").write_text(json.dumps({"provenance": PROVENANCE, "measurements": [row]}))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(artifacts_dir=str(artifacts), reports_dir=str(tmp_path / "reports"))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

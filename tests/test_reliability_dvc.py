@@ -30,7 +30,7 @@ def copy_project(folder: Path, stages: dict[str, dict]) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(data_dir="mydata")
     params["eip"].update(data_dir="mydata/eip", rated_texts="mydata/eip/rated_texts.json")
-    params["model"]["name"] = "local_models/m"
+    params["models"] = {"m": {"name": "local_models/m"}}
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     (folder / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
 
@@ -45,13 +45,13 @@ def project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ELB_CACHE_DIR", str(tmp_path / "cache"))
     copy_project(tmp_path, repo_stages(*STAGES))
-    (tmp_path / "artifacts" / "activations").mkdir(parents=True)
-    (tmp_path / "artifacts" / "activations" / "index.csv").write_text("stand-in\n")
+    (tmp_path / "artifacts" / "models" / "m" / "activations").mkdir(parents=True)
+    (tmp_path / "artifacts" / "models" / "m" / "activations" / "index.csv").write_text("stand-in\n")
     (tmp_path / "artifacts" / "dataset_report.json").write_text("{}")
     model_identity.run("params.yaml")
     Repo.init(str(tmp_path), no_scm=True)
     Repo(str(tmp_path)).commit(force=True)
-    assert _status(tmp_path) == {"model_identity": ["always changed"]}
+    assert _status(tmp_path) == {"model_identity@m": ["always changed"]}
     return tmp_path
 
 
@@ -71,18 +71,18 @@ def test_editing_a_non_default_data_dir_makes_its_stages_stale(project):
     path.write_text(json.dumps(payload))
     status = _status(project)
     assert _changed_deps(status, "validate_data") == {"mydata": "modified"}
-    assert _changed_deps(status, "activations") == {"mydata": "modified"}
+    assert _changed_deps(status, "activations@m") == {"mydata": "modified"}
 
 
 def test_changed_weights_in_a_local_model_folder_make_activations_stale(project):
     (project / "local_models" / "m" / "model.safetensors").write_bytes(b"weights v2")
     model_identity.run("params.yaml")  # what `dvc repro` runs first (the stage is always_changed)
-    assert _changed_deps(_status(project), "activations") == {"artifacts/model_identity.json": "modified"}
+    assert _changed_deps(_status(project), "activations@m") == {"artifacts/models/m/model_identity.json": "modified"}
 
 
 def test_unchanged_weights_leave_activations_up_to_date(project):
     model_identity.run("params.yaml")
-    assert "activations" not in _status(project)
+    assert "activations@m" not in _status(project)
 
 
 def test_any_params_key_is_tracked_so_a_typo_reaches_validation(project):

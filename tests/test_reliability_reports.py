@@ -47,7 +47,8 @@ def project(tmp_path, monkeypatch):
     outs = stages.pop("report")["outs"]
     assert [next(iter(out)) for out in outs] == [f"${{reports_dir}}/{name}" for name in REPORT_OUTPUTS]
     copy_project(tmp_path, {**stages, "measures": {"cmd": "python stand_in.py measures", "outs": [MEASURED],
-                                                   "deps": ["artifacts/model_identity.json", "switch.txt"]},
+                                                   "deps": ["artifacts/models/m/model_identity.json",
+                                                            "switch.txt"]},
                             "report": {"cmd": "python stand_in.py report reports", "deps": [MEASURED], "outs": outs}})
     (tmp_path / "stand_in.py").write_text(STAND_IN)
     (tmp_path / "switch.txt").write_text("ok")
@@ -164,8 +165,8 @@ def test_the_report_notes_unconverged_fits_beside_the_verdict():
     env = _environment()
     env.undefined = ChainableUndefined  # only what the verdict cell reads is given
     for template in ("claims.md.j2", "claims.html.j2"):
-        page = env.get_template(template).render(rows=[row], summary={}, confidence=0.95,
-                                                 provenance={"activations": {"data": {}}})
+        model = {"key": "m", "model": "m", "rows": [row], "summary": {}, "panel": {}, "provenance": {}, "figures": []}
+        page = env.get_template(template).render(models=[model], matrix=[], counts={"m": {}}, confidence=0.95)
         assert "15 of 15 lbfgs fits did not converge (max_iter 1)" in page, template
 
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
-from elb.claims.judging import Judgement
+from elb.claims.judging import Grid, Judgement
 from elb.claims.model import Claim
 from elb.claims.verdict import judge
 from elb.config import Params
@@ -41,18 +42,50 @@ def _judgement() -> Judgement:
     return Judgement([hostile], [verdict], MeasurementProvenance.model_validate(PROVENANCE), "bundled", measured)
 
 
+def grid_of(judgement: Judgement) -> Grid:
+    """A one-model run (cross-model claims: none)."""
+    return Grid(["m"], [judgement], [])
+
+
 def test_report_escapes_text_writes_three_formats_and_figures(tmp_path):
     evidence = [{"claim_id": "x-1", "status": "DISCREPANT", "model": "m", "quantity": "q", "published": 1,
                  "recomputed": 2, "detail": "<i>d</i>", "study": "ELB", "source": "f"}]
-    write_report(tmp_path, _judgement(), evidence, None, Params())
+    write_report(tmp_path, grid_of(_judgement()), evidence, None, Params())
     html = (tmp_path / "claims.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;" in html and "&lt;i&gt;d" in html
     assert "HOLDS" in html and "DISCREPANT" in html and "<b>model</b>" not in html
     assert html.count("<img src=\"data:image/png;base64,") == 2  # layer curve + null histogram
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
-        "layers-validation.layer_sweep.cos_cognitive_affective.png", "null-x-1.png"]
+        "m-layers-validation.layer_sweep.cos_cognitive_affective.png", "m-null-x-1.png"]
     markdown = (tmp_path / "claims.md").read_text()
-    assert "x-1" in markdown and "](figures/null-x-1.png)" in markdown
+    assert "x-1" in markdown and "](figures/m-null-x-1.png)" in markdown
     data = json.loads((tmp_path / "claims.json").read_text())
-    assert data["claims"][0]["verdict"]["verdict"] == "HOLDS" and data["summary"]["HOLDS"] == 1
-    assert data["data"] == "bundled"
+    (model,) = data["models"]
+    assert model["claims"][0]["verdict"]["verdict"] == "HOLDS" and model["summary"]["HOLDS"] == 1
+    assert model["data"] == "bundled" and data["counts"]["m"]["HOLDS"] == 1
+
+
+def test_the_matrix_has_a_column_per_model_and_judges_a_cross_model_claim(tmp_path):
+    """Two models: one matrix row per claim with each model's verdict, a cross-model claim judged over both, one
+    section (with its provenance panel and figures) per model."""
+    from elb.claims.across import judge_across
+    first = _judgement()
+    across = Claim.model_validate({
+        "id": "x-2", "study": "ELB", "section": "s", "statement": "on every model", "source": {"document": "d"},
+        "method": "reproduction", "quantity": "null.empathy_z", "comparator": ">", "threshold": 2.0,
+        "scope": "cross_model", "across": "every_model"})
+    second_measured = {**first.measurements, "null.empathy_z": Measurement("null.empathy_z", 1.0, 0.5, 1.5, "t", 90,
+                                                                           "i")}
+    judgements = [replace(first, claims=[*first.claims, across],
+                          verdicts=[*first.verdicts, judge(across, measured, "<b>model</b>", dataset="bundled")],
+                          measurements=measured)
+                  for measured in (first.measurements, second_measured)]
+    verdict = judge_across(across, {"a": judgements[0].measurements, "b": judgements[1].measurements})
+    assert verdict.verdict == "FAILS" and "b" in verdict.reason  # b's whole interval is below 2
+    write_report(tmp_path, Grid(["a", "b"], judgements, [verdict]), [], None, Params())
+    html = (tmp_path / "claims.html").read_text()
+    assert html.count('<section id="model-') == 2 and 'href="#model-b"' in html
+    assert html.count("<th>weights</th>") == 2  # a provenance panel per model
+    data = json.loads((tmp_path / "claims.json").read_text())
+    assert [m["key"] for m in data["models"]] == ["a", "b"]
+    assert data["across_models"][0]["verdict"] == "FAILS" and data["counts"]["across models"]["FAILS"] == 1

@@ -17,7 +17,7 @@ from elb.audit.base import AGGREGATE, Audit, Check, Compare, Files, Invariant, P
 from elb.audit.compare import UNIT
 from elb.audit.files import AuditFileError
 from elb.measures import eip as score
-from elb.measures.steering import SteeringFile
+from elb.measures.steering import V0_ALPHA, V0_LAYERS, SteeringFile, texts_at, v0_measures
 from elb.measures.stats import auroc_interval
 from elb.models.published import PUBLISHED
 
@@ -29,8 +29,6 @@ README_ALPHAS = {-20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0}
 STEERING = ("results/**/*_steering_multilayer.json", "results/**/phi3_steering_complete_*.json")
 STEERING_AGGREGATE = "all_models_steering_multilayer.json"  # a summary of the per-model files, not a run
 V0 = "results/steering_comprehensive.json"
-V0_ALPHA = 20.0
-V0_LAYERS = [8, 12]
 L12_SUCCESS = "0.583"            # "Qwen L16 75% vs L12 58.3%": the registry holds the value at the detection layer
 COHERENT_ENOUGH = 0.8            # our declared reading of "maintains coherence"
 ABLATED_PAIRS = "data/contrastive_pairs/test_pairs_ablated.jsonl"
@@ -419,27 +417,24 @@ def check_grid(model: str, src: str, f: SteeringFile, table: dict) -> Iterator[C
 def check_v0(at: Where, f: SteeringFile) -> Iterator[Check]:
     """The superseded v0 Phi-3 run (layers 8 and 12, no empathy-pressure text), against the v0 claims."""
     src = at("samples (keyword rule)")
-    samples: dict[tuple[int, float], list[str]] = defaultdict(list)
-    for layer, _, alpha, texts in f.cells():
-        samples[(layer, alpha)] += texts
+    samples, measured = texts_at(f), {m.quantity: m for m in v0_measures(f, 0.95)}  # the harness's own readings
     for layer, claim in ((12, "eip-v0-steering-l12"), (8, "eip-v0-steering-l8")):
-        texts = samples[(layer, V0_ALPHA)]
-        empathic = sum(map(score.is_empathetic, texts))
-        yield Compare(claim, PHI3, f"empathic_share_alpha_{V0_ALPHA:g}_l{layer}", empathic / max(len(texts), 1), src,
-                      f"{empathic}/{len(texts)} samples empathetic", n=len(texts))
+        rate = measured[f"eip.v0.empathic_rate_l{layer}"]
+        yield Compare(claim, PHI3, f"empathic_share_alpha_{V0_ALPHA:g}_l{layer}", rate.value, src,
+                      f"{rate.interval.split('(')[-1].rstrip(')')} samples empathetic", n=rate.n)
     layers = sorted({layer for layer, _ in samples})
     yield Invariant("eip-v0-steering-l12", PHI3, "v0_layers", str(layers), at("experiments[].layer"),
-                    "the v0 run tested layers 8 and 12", expected=str(V0_LAYERS), holds=layers == V0_LAYERS)
+                    "the v0 run tested layers 8 and 12", expected=str(list(V0_LAYERS)), holds=layers == list(V0_LAYERS))
     counts = sorted({len(texts) for *_, texts in f.cells()})
     yield Invariant("eip-v0-steering-l12", PHI3, "samples_per_condition", str(counts), src,
                     "5 samples per condition", expected=5, holds=counts == [5])
 
-    def keywords(alpha: float, distinct: bool) -> int:
-        return sum(sum((k in t.lower()) if distinct else t.lower().count(k) for k in score.EMPATHY_KEYWORDS)
-                   for t in samples[(12, alpha)])
+    def distinct_keywords(alpha: float) -> int:
+        return sum(k in t.lower() for t in samples[(12, alpha)] for k in score.EMPATHY_KEYWORDS)
 
-    occurrences, distinct = (keywords(V0_ALPHA, d) / max(keywords(0.0, d), 1) for d in (False, True))
-    yield Reading("eip-v0-keyword-increase", PHI3, "empathy_keyword_ratio_l12", occurrences, src,
+    distinct = distinct_keywords(V0_ALPHA) / max(distinct_keywords(0.0), 1)
+    yield Reading("eip-v0-keyword-increase", PHI3, "empathy_keyword_ratio_l12",
+                  measured["eip.v0.keyword_ratio_l12"].value, src,
                   f"alpha {V0_ALPHA:g} vs alpha 0 at layer 12 over the 11 published empathy keywords", other=distinct,
                   ours="occurrences of the keywords", theirs="distinct keywords per sample")
     baseline = [score.is_empathetic(t) for (_, alpha), texts in samples.items() if alpha == 0.0 for t in texts]

@@ -275,7 +275,8 @@ def check_cross_model(at: Where, f: CrossModelFile) -> Iterator[Check]:
     yield Reading("elb-r3-scale-independent", AGGREGATE, "models_passing", by_d_prime, at("*.empathy / *.random"),
                   f"no random d' for {unknown}; stored {f.summary.models_with_empathy_structure}", other=by_auroc,
                   ours="AUROC > 0.9 and empathy d' above random d'",
-                  theirs="AUROC > 0.9 and empathy AUROC above random AUROC (the council's 'gaps of 0.47-0.60')")
+                  theirs="AUROC > 0.9 and empathy AUROC above random AUROC (the council's 'gaps of 0.47-0.60')",
+                  criterion=(">=", float(len(f.models))))  # all of the file's models
 
 
 def check_cross_model_other(at: Where, other: CrossModelFile, final: CrossModelFile) -> Iterator[Check]:

@@ -40,6 +40,13 @@ class Claim(BaseModel):
         "any_model", description="any_model: judged on the audited model; published_models: against a published "
                                  "per-model value; cross_model: a statistic over several models, judged when a run "
                                  "audits several (its quantity is each model's input to it).")
+    across: Literal["every_model", "mean", "variation", "range_over_sd", "mean_value", "above_average_range",
+                    "ranking", "within_others"] | None = Field(
+        None, description="cross_model only: the statistic over the run's models and its rule (elb/claims/across.py).")
+    across_models: list[str] = Field(default_factory=list, description="The published model set a cross-model "
+                                                                       "figure stands on: judged only when a run "
+                                                                       "audits them all (within_others: the model "
+                                                                       "compared with the others).")
     method: Literal["reproduction", "reimplementation"]
     method_pins: dict[str, str] = Field(default_factory=dict,
                                         description="The published method, for claims not measured on a model. "
@@ -63,6 +70,13 @@ class Claim(BaseModel):
         if self.comparator != "within" and self.quantity is not None and self.threshold is None \
                 and self.scope != "cross_model":
             raise ValueError(f"comparator {self.comparator!r} needs a threshold")
+        if (self.scope == "cross_model") != (self.across is not None) and self.quantity is not None:
+            raise ValueError("a measured cross_model claim names its statistic in `across`, and only it does")
+        if self.across in ("every_model", "mean") and (self.threshold is None or self.comparator == "within"):
+            raise ValueError(f"across {self.across!r} needs a one-sided comparator and a threshold")
+        if self.across in ("variation", "range_over_sd", "mean_value", "above_average_range") and (
+                "all-models" not in self.published or not self.across_models):
+            raise ValueError(f"across {self.across!r} compares the published `all-models` figure over `across_models`")
         if self.decimals is not None and self.decide_by != "prediction":
             raise ValueError("`decimals` (the published number's rounding) applies to decide_by prediction only")
         if self.decide_by == "permutation" and self.comparator not in (">", "<"):

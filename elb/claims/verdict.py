@@ -70,7 +70,7 @@ def criterion(claim: Claim, model: str, tolerance: Tolerance | None = None) -> s
     if claim.quantity is None:
         return "not measured"
     if claim.scope == "cross_model":
-        return f"a statistic across the models of a run, from {claim.quantity} of each"
+        return f"across the models of a run ({claim.across}), from {claim.quantity} of each"
     if claim.decide_by == "permutation":
         return (f"value {claim.comparator} {claim.threshold:g} and permutation p <= {claim.alpha:g} on that side "
                 "against its own null (shuffled labels, or the random directions it names)")
@@ -157,8 +157,8 @@ def judge(claim: Claim, measurements: dict[str, Measurement], model: str,
     if m is not None:
         base.measured = m.row()
     if claim.scope == "cross_model":
-        base.reason = (f"scope: a statistic across models, computed from {claim.quantity} of each; this run audits one "
-                       f"model ({model}), so there is nothing to compare")
+        base.reason = (f"scope: a statistic across models, computed from {claim.quantity} of each: judged over the "
+                       "models of the run (the report's 'across models' column)")
         return base
     if claim.scope == "published_models" and model not in claim.published:
         base.reason = (f"scope: compares to a published per-model value; {model} is not among the published models "

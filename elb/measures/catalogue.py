@@ -260,14 +260,15 @@ EIP_CATALOGUE: tuple[StageMeasure, ...] = (
                "task keywords (10); success of an alpha != 0: the empathic rate moved its way vs alpha = 0 (published "
                "rule: no rise counts for negative alpha; variants positive-only, negative-only, ties as failure); "
                "ours: guarded success needs mean KL >= steering.min_kl, and random unit directions steered the same "
-               "way at the first steering layer",
+               "way at the first steering layer; the superseded v0 run (objective alone as prompt, layers 8 and 12, "
+               "alpha 0 and 20) as its own cells",
                ("eip.steering.success_published_rule", "eip.steering.success_positive_alpha",
                 "eip.steering.success_negative_alpha", "eip.steering.success_ties_as_failure",
                 "eip.steering.success_guarded", "eip.steering.listener_success",
                 "eip.steering.success_at_best_probe_layer", "eip.steering.random_success",
                 "eip.steering.success_minus_random", "eip.steering.coherence", "eip.steering.baseline_empathic_rate",
-                "eip.steering.empathic_rate_max_alpha", "eip.steering.keyword_ratio_max_alpha",
-                "eip.steering.mean_kl"),
+                "eip.steering.mean_kl", "eip.v0.empathic_rate_l8", "eip.v0.empathic_rate_l12",
+                "eip.v0.keyword_ratio_l12"),
                steering.steering, ("steering.layers", "steering.alphas", "steering.samples", "steering.temperature",
                                    "steering.new_tokens", "steering.prompt", "steering.random_directions",
                                    "steering.kl_steps", "steering.min_kl", "listener_scenario"), stage="eip_steering"),

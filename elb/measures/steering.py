@@ -73,10 +73,15 @@ class SteeringRun:
 
     empathy: SteeringFile
     randoms: list[SteeringFile]
+    v0: SteeringFile  # the v0 run's cells (V0_LAYERS that are probe layers, V0_ALPHAS)
     kl: dict[int, dict[float, float]]
     best_probe_layer: int
     inputs: str
 
+
+V0_LAYERS = (8, 12)  # the superseded v0 Phi-3 run (steering_comprehensive.py): these layers, the objective as prompt
+V0_ALPHA = 20.0  # its largest alpha, which the v0 claims compare with alpha = 0
+V0_ALPHAS = [0.0, V0_ALPHA]  # of its grid (-10 ... 20), the alphas the v0 claims read
 
 Decision = tuple[int, str, float, dict[str, bool]]  # layer, scenario, alpha, success under each rule
 
@@ -99,6 +104,14 @@ def share(flags: list[bool], what: str, inputs: str, confidence: float, **detail
 
 def keyword_occurrences(texts: list[str]) -> int:
     return sum(t.lower().count(k) for t in texts for k in EMPATHY_KEYWORDS)
+
+
+def texts_at(f: SteeringFile) -> dict[tuple[int, float], list[str]]:
+    """(layer, alpha) -> its samples over every scenario."""
+    pooled: dict[tuple[int, float], list[str]] = defaultdict(list)
+    for layer, _, alpha, texts in f.cells():
+        pooled[(layer, alpha)] += texts
+    return pooled
 
 
 def by_alpha(f: SteeringFile) -> dict[float, dict[str, float]]:
@@ -137,6 +150,7 @@ def steering(run: SteeringRun, cfg: EipConfig, seed: int, confidence: float = 0.
         share(random_flags, "eip.steering.random_success", inputs, confidence, directions=len(run.randoms)),
         difference(made, random_flags, inputs, confidence),
         *samples_measures(run.empathy, inputs, confidence),
+        *v0_measures(run.v0, confidence),
         Measurement("eip.steering.mean_kl", mean_kl, mean_kl, mean_kl, "exact: mean over layers and alphas != 0",
                     len(made), inputs, details={"by_layer": run.kl}),
     ]
@@ -157,20 +171,22 @@ def difference(made: list[Decision], random_flags: list[bool], inputs: str, conf
 
 
 def samples_measures(f: SteeringFile, inputs: str, confidence: float) -> list[Measurement]:
-    """Coherence of the steered samples, the empathic share at alpha = 0 and at the largest alpha, and the
-    keyword-occurrence ratio between those two (the v0 report's "52x" reading)."""
+    """Coherence of the steered samples and the empathic share at alpha = 0."""
     cells = f.cells()
-    top = max(f.alphas_tested)
-    at = {a: [t for *_, alpha, texts in cells if alpha == a for t in texts] for a in (0.0, top)}
     steered = [t for *_, alpha, texts in cells if alpha != 0.0 for t in texts]
-    base = keyword_occurrences(at[0.0])
-    ratio = keyword_occurrences(at[top]) / base if base else float("nan")
-    return [
-        share([is_coherent(t) for t in steered], "eip.steering.coherence", inputs, confidence),
-        share([is_empathetic(t) for t in at[0.0]], "eip.steering.baseline_empathic_rate", inputs, confidence),
-        share([is_empathetic(t) for t in at[top]], "eip.steering.empathic_rate_max_alpha", inputs, confidence,
-              alpha=top),
-        Measurement("eip.steering.keyword_ratio_max_alpha", ratio, ratio, ratio, "exact: a count ratio",
-                    len(at[top]), inputs, details={"alpha": top, "occurrences_max_alpha":
-                                                   keyword_occurrences(at[top]), "occurrences_alpha_0": base}),
-    ]
+    baseline = [t for *_, alpha, texts in cells if alpha == 0.0 for t in texts]
+    return [share([is_coherent(t) for t in steered], "eip.steering.coherence", inputs, confidence),
+            share([is_empathetic(t) for t in baseline], "eip.steering.baseline_empathic_rate", inputs, confidence)]
+
+
+def v0_measures(f: SteeringFile, confidence: float) -> list[Measurement]:
+    """The v0 run's readings: the empathic share at alpha = 20 at each v0 layer, and the ratio of empathy-keyword
+    occurrences at alpha = 20 over alpha = 0 at layer 12 (the v0 report's "52x")."""
+    texts, inputs = texts_at(f), f"EIP v0 steering: the objective alone as prompt, layers {list(V0_LAYERS)}"
+    out = [share([is_empathetic(t) for t in texts.get((layer, V0_ALPHA), [])], f"eip.v0.empathic_rate_l{layer}",
+                 inputs, confidence, alpha=V0_ALPHA) for layer in V0_LAYERS]
+    top, base = (keyword_occurrences(texts.get((12, alpha), [])) for alpha in (V0_ALPHA, 0.0))
+    ratio = top / base if base else float("nan")
+    return out + [Measurement("eip.v0.keyword_ratio_l12", ratio, ratio, ratio, "exact: a count ratio",
+                              len(texts.get((12, V0_ALPHA), [])), inputs,
+                              details={"alpha": V0_ALPHA, "occurrences_max_alpha": top, "occurrences_alpha_0": base})]

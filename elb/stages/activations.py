@@ -41,8 +41,8 @@ def extract_set(model: LoadedModel, params: Params, rows: pd.DataFrame, text_set
                          {"text_format": TEMPLATES[text_set], "provenance": provenance}), n_tokens
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     texts = load_texts(params.data_dir)
     plan = layer_refs(params, model_depth(params.model))  # from config.json or GGUF metadata: before weights load
     model = load_model(params.model)
@@ -64,7 +64,7 @@ def run(params_path: str = "params.yaml") -> Path:
         "max_tokens": params.activations.max_tokens,
         "truncated_texts": {},  # per text set, filled as each is extracted
     }
-    final = params.artifacts_dir / "activations"
+    final = params.model_dir / "activations"
     index = []
     with staged_dir(final) as staging:
         for name in activation_sets():
@@ -81,4 +81,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

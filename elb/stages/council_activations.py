@@ -53,8 +53,8 @@ def index_frame(name: str, ids: pd.Series, datasets: Any, labels: pd.Series, n_t
                          "label": labels.values, "n_tokens": n_tokens})
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     act, council = params.activations, params.analysis.council
     rows = council_texts(params)
     pairs = load_pairs(params.data_dir / FORMALITY.filename, FORMALITY)
@@ -102,7 +102,7 @@ def run(params_path: str = "params.yaml") -> Path:
     index = pd.concat([index_frame("validation", rows["text_id"], rows["dataset"].values, rows["label"], n_tokens),
                        index_frame("formality", pairs["text_id"], FORMALITY.name, pairs["side"], formality_tokens)],
                       ignore_index=True)
-    final = params.artifacts_dir / "council" / "activations"
+    final = params.model_dir / "council" / "activations"
     with staged_dir(final) as staging:
         contiguous = {name: tensor.contiguous() for name, tensor in tensors.items()}
         write_with(staging / "council.safetensors", lambda path: save_file(contiguous, str(path)))
@@ -112,4 +112,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

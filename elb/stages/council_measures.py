@@ -18,7 +18,7 @@ from elb.provenance import base_provenance
 
 
 def council_folder(params: Params) -> Path:
-    return params.artifacts_dir / "council"
+    return params.model_dir / "council"
 
 
 def load_council(folder: Path) -> CouncilTexts:
@@ -42,8 +42,8 @@ def measure_council(params: Params, data: CouncilTexts) -> list[Measurement]:
     return run_stage_measures(COUNCIL_CATALOGUE, data, params, params.seed)
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     folder = council_folder(params)
     data = load_council(folder / "activations")
     provenance = {**base_provenance(params.seed),
@@ -54,4 +54,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

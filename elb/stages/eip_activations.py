@@ -18,8 +18,8 @@ from elb.provenance import base_provenance
 SET = "eip"
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     cfg = params.eip
     texts = eip_texts(cfg.data_dir, cfg.rated_texts)
     refs = eip_layer_refs(params, model_depth(params.model))
@@ -43,7 +43,7 @@ def run(params_path: str = "params.yaml") -> Path:
         "truncated_texts": sum(n > cfg.max_tokens for n in n_tokens),
     }
     index = texts.drop(columns="text").assign(n_tokens=[min(n, cfg.max_tokens) for n in n_tokens])
-    final = params.artifacts_dir / "eip" / "activations"
+    final = params.model_dir / "eip" / "activations"
     with staged_dir(final) as staging:
         save_set(staging, SET, ActivationSet({"mean": tensor}, list(texts["text_id"]), blocks,
                                              {"text_format": "raw text", "provenance": provenance}))
@@ -53,4 +53,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

@@ -26,7 +26,7 @@ PROBE_MEASURES = tuple(m for m in EIP_CATALOGUE if m.stage == "eip_measures")
 
 
 def eip_folder(params: Params) -> Path:
-    return params.artifacts_dir / "eip"
+    return params.model_dir / "eip"
 
 
 def layers_of(params: Params, data: ActivationSet, index: pd.DataFrame) -> dict[int, EipLayer]:
@@ -58,8 +58,8 @@ def save_directions(path: Path, data: dict[int, EipLayer]) -> None:
     write_with(path, lambda target: save_file(tensors, str(target)))
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     folder = eip_folder(params)
     activations = load_set(folder / "activations", SET)
     index = pd.read_csv(folder / "activations" / "index.csv")
@@ -79,4 +79,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

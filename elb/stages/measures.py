@@ -48,22 +48,22 @@ def measure_all(params: Params, sets: dict[str, ActivationSet], texts: pd.DataFr
 
 
 def load_sets(params: Params) -> dict[str, ActivationSet]:
-    folder = params.artifacts_dir / "activations"
+    folder = params.model_dir / "activations"
     return {name: load_set(folder, name) for name in activation_sets()}
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     measurements = measure_all(params, load_sets(params), load_texts(params.data_dir))
     provenance = {
         **base_provenance(params.seed),
-        "activations": json.loads((params.artifacts_dir / "activations" / "provenance.json").read_text("utf-8")),
+        "activations": json.loads((params.model_dir / "activations" / "provenance.json").read_text("utf-8")),
         "analysis": params.analysis.model_dump(),
     }
-    target = params.artifacts_dir / "measurements.json"
+    target = params.model_dir / "measurements.json"
     write_measurements(target, [m.row() for m in measurements], provenance)
     return target
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

@@ -14,13 +14,13 @@ from elb.io import retract_report, write_json
 from elb.models.loading import model_identity
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     retract_report(params.reports_dir)  # a run is starting: no earlier report may look current
-    target = params.artifacts_dir / "model_identity.json"
+    target = params.model_dir / "model_identity.json"
     write_json(target, model_identity(params.model))
     return target
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

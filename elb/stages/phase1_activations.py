@@ -30,7 +30,7 @@ PROMPT = "{situation}\n\nResponse:"  # ours: the generation prompts were never p
 
 
 def phase1_folder(params: Params) -> Path:
-    return params.artifacts_dir / "phase1"
+    return params.model_dir / "phase1"
 
 
 def steering_vector(states: torch.Tensor, pairs: pd.DataFrame, category: str, n: int, scale: str) -> torch.Tensor:
@@ -87,8 +87,8 @@ class Sweeper:
         return frame, states, continuations
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     cfg, act = params.phase1, params.activations
     prompts = load_pairs(params.data_dir / PHASE1_PROMPTS.filename, PHASE1_PROMPTS)
     formality = load_pairs(params.data_dir / FORMALITY.filename, FORMALITY)
@@ -175,4 +175,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

@@ -33,8 +33,8 @@ def load_phase1(folder: Path) -> Phase1Data:
                       generations, tensors["readouts"], calibration, meta["scale"], f"last token, {meta['layers']['phase1']}")
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     folder = phase1_folder(params)
     data = load_phase1(folder / "activations")
     out = run_stage_measures(PHASE1_CATALOGUE, data, params, params.seed)
@@ -51,4 +51,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid

@@ -5,16 +5,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from elb.claims.judging import Judgement, judge_all
+from elb.claims.judging import Judgement, judge_grid
 from elb.config import Params, load_params
 from elb.models.registry import sha256_of
 from elb.report.render import read_optional_json, write_report
 
 
 def check_one_run(params: Params, judgement: Judgement, dataset: dict[str, Any] | None) -> None:
-    """Refuse a report whose parts come from different runs: its dataset section must describe the files the
-    activations were extracted from, and params.yaml must still hold the seed and analysis settings the
-    measurements were made with (the method pins are rendered from params)."""
+    """Refuse a model's part of a report when it comes from different runs (params narrowed to that model): its
+    dataset section must describe the files the activations were extracted from, and params.yaml must still hold
+    the seed and analysis settings the measurements were made with (the method pins are rendered from params)."""
     made = judgement.provenance
     now = {"seed (params.yaml)": params.seed, "analysis (params.yaml)": params.analysis.model_dump(mode="json"),
            "data files (dataset_report.json)": (dataset or {}).get("sha256")}
@@ -61,13 +61,14 @@ def _difference(then: Any, now: Any) -> str:
 
 def run(params_path: str = "params.yaml") -> Path:
     params = load_params(params_path)
-    judgement = judge_all(params)
+    grid = judge_grid(params)
     dataset = read_optional_json(params.artifacts_dir / "dataset_report.json")
-    check_one_run(params, judgement, dataset)
+    for key, judgement in zip(grid.keys, grid.judgements):
+        check_one_run(params.for_model(key), judgement, dataset)
     evidence = read_optional_json(params.reports_dir / "evidence.json")
     check_evidence_current(evidence)
-    write_report(params.reports_dir, judgement, evidence["rows"] if evidence else None, dataset, params)
-    print(judgement.summary_line())
+    write_report(params.reports_dir, grid, evidence["rows"] if evidence else None, dataset, params)
+    print(grid.summary_line())
     return params.reports_dir
 
 
