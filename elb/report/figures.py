@@ -145,6 +145,9 @@ def eip_probe_layers(judgement: Judgement) -> Figure | None:
     values = [m.value for m in rows]
     ax.errorbar(layers, values, yerr=_spans(values, [m.ci_low for m in rows], [m.ci_high for m in rows]), fmt="o-",
                 color="#0969da", capsize=3, label="mean-difference probe (Hanley-McNeil interval)")
+    best = next((c for c in judgement.claims if c.quantity == "eip.probe.best_layer"), None)
+    for (model, layer), style in zip(best.published.items() if best else [], ("--", "-.", ":")):
+        ax.axvline(layer, color="#cf222e", lw=1, ls=style, label=f"published best layer: {layer:g} ({model.split('/')[-1]})")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("EIP layer (of 32; mapped to this model)")
     ax.set_ylabel("test AUROC")

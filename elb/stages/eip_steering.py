@@ -72,8 +72,8 @@ class Steerer:
         return {"layer": layer, "experiments": experiments}, {a: float(np.mean([k[a] for k in kls])) for a in kls[0]}
 
 
-def run(params_path: str = "params.yaml") -> Path:
-    params = load_params(params_path)
+def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
+    params = load_params(params_path, model)
     cfg, folder = params.eip, eip_folder(params)
     probes, probe_provenance = read_measurements(folder / "measurements.json")
     layers = steering_layers({layer: probes[f"eip.probe.auroc@L{layer}"].value for layer in cfg.layers},
@@ -122,4 +122,4 @@ def run(params_path: str = "params.yaml") -> Path:
 
 
 if __name__ == "__main__":
-    run(*sys.argv[1:])  # optional: another params.yaml
+    run(*sys.argv[1:])  # optional: another params.yaml, then the key of one model of its grid
