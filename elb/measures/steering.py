@@ -82,6 +82,7 @@ class SteeringRun:
 V0_LAYERS = (8, 12)  # the superseded v0 Phi-3 run (steering_comprehensive.py): these layers, the objective as prompt
 V0_ALPHA = 20.0  # its largest alpha, which the v0 claims compare with alpha = 0
 V0_ALPHAS = [0.0, V0_ALPHA]  # of its grid (-10 ... 20), the alphas the v0 claims read
+V0_SCENARIOS = 3  # it ran three scenarios x 5 samples (15 per condition): ours runs the first three of the file
 
 Decision = tuple[int, str, float, dict[str, bool]]  # layer, scenario, alpha, success under each rule
 

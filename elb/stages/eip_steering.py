@@ -18,7 +18,7 @@ from elb.config import Params, load_params
 from elb.datasets.eip import SCENARIOS, Scenario, load_scenarios
 from elb.io import write_json
 from elb.measures.catalogue import EIP_CATALOGUE
-from elb.measures.steering import V0_ALPHAS, V0_LAYERS, SteeringFile, SteeringRun
+from elb.measures.steering import V0_ALPHAS, V0_LAYERS, V0_SCENARIOS, SteeringFile, SteeringRun
 from elb.models.loading import LoadedModel, load_model, model_depth
 from elb.models.registry import sha256_of
 from elb.plan import eip_layer_refs
@@ -47,7 +47,8 @@ class Steerer:
     def __init__(self, model: LoadedModel, params: Params, scenarios: dict[str, Scenario]):
         self.model, self.cfg, self.seed = model, params.eip.steering, params.seed
         self.prompts = {sid: prompt_ids(model, s.prompt(), self.cfg.prompt == "chat") for sid, s in scenarios.items()}
-        self.v0_prompts = {sid: prompt_ids(model, s.objective, False) for sid, s in scenarios.items()}  # v0: raw
+        self.v0_prompts = {sid: prompt_ids(model, s.objective, False)  # v0: the objective alone, raw
+                           for sid, s in list(scenarios.items())[:V0_SCENARIOS]}
         self.scenarios, self.tokens, self.seconds = scenarios, 0, 0.0
 
     def layer_result(self, layer: int, block: int, direction: torch.Tensor, stream: int,
@@ -83,7 +84,8 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
     model = load_model(params.model)
     steerer = Steerer(model, params, load_scenarios(cfg.data_dir))
     v0_layers = [layer for layer in V0_LAYERS if layer in cfg.layers]
-    cells = len(steerer.prompts) * (len(layers) + cfg.steering.random_directions + len(v0_layers))
+    cells = (len(steerer.prompts) * (len(layers) + cfg.steering.random_directions)
+             + len(steerer.v0_prompts) * len(v0_layers))
     empathy, randoms, v0, kl = [], [], [], {}
     with tqdm(total=cells, desc="EIP steering cells", unit="cell") as progress:
         for layer in layers:

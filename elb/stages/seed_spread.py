@@ -21,7 +21,7 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
     sets, texts = load_sets(params), load_texts(params.data_dir)
     seeds = [params.seed + k for k in range(1, params.claims.seed_runs + 1)]
     rows = [{"quantity": m.quantity, "seed": seed, "value": m.value}
-            for seed in seeds for m in measure_all(rerun, sets, texts, seed=seed, measures=SPREAD)]
+            for seed, measured in zip(seeds, measure_all(rerun, sets, texts, seeds, SPREAD)) for m in measured]
     target = params.model_dir / "seed_spread.json"
     write_seed_spread(target, rows, {**base_provenance(params.seed), "seeds": seeds,
                                      "bootstrap": params.claims.seed_bootstrap})
