@@ -232,7 +232,7 @@ def test_checks_become_rows_with_their_status(tmp_path):
     claims = {c: CLAIMS[c] for c in ("elb-r3-scale-independent", "elb-r4-token-position")}
     audit = Audit("ELB", Repo(tmp_path), claims, "elb-council", published_texts())
     audit.add([Reading("elb-r3-scale-independent", "all-models", "models_passing", 2, "src", other=4, ours="a",
-                       theirs="b"),
+                       theirs="b", criterion=(">=", 4.0)),
                Record("elb-r4-token-position", "mistral-7b", "extra", 0.5, "src"),
                Invariant("elb-r4-token-position", "mistral-7b", "holds", 1, "src", expected=1, holds=True),
                Compare("elb-r4-token-position", "mistral-7b", "min_quartile_auroc", 0.93, "src", span=UNIT)])

@@ -1,5 +1,5 @@
 """Beyond one machine, on DVC itself: two clones each compute one model of a grid and push to a shared remote (a
-local directory here, any DVC remote elsewhere); a third pulls the run cache and writes the report of both models
+local directory here, any DVC remote elsewhere); a third fetches the run cache and writes the report of both models
 without recomputing either (README, "Several machines")."""
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_two_machines_compute_a_model_each_and_a_third_reports_both_without_reco
         assert f"Running stage 'activations@{key}'" in log and "Running stage 'report'" not in log
         _run(sys.executable, "-m", "dvc", "push", "--run-cache", cwd=machine)
     reporter = _clone(origin, "reporter")
-    _run(sys.executable, "-m", "dvc", "pull", "--run-cache", cwd=reporter)
+    _run(sys.executable, "-m", "dvc", "fetch", "--run-cache", cwd=reporter)  # the run cache and its outputs
     log = _run(sys.executable, "-m", "dvc", "repro", cwd=reporter)
     assert "Running stage 'report'" in log
     computed = [line for line in log.splitlines() if line.startswith("Running stage") and "@" in line
