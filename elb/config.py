@@ -30,10 +30,18 @@ class ModelConfig(Strict):
 
 class ActivationConfig(Strict):
     batch_size: int = Field(8, ge=1, description="Texts per forward pass (published pipeline A/B: 8).")
+    cuda_batch_size: int = Field(
+        32, ge=1, description="Texts per forward pass on CUDA where no pooling depends on the batch (the published "
+                              "padded means keep batch_size; on the CPU every pass uses batch_size)."
+    )
     max_tokens: int = Field(512, ge=8, description="Truncate each text to this many tokens.")
     reference_n_layers: int = Field(
         32, ge=1, description="Depth of the published model whose layer numbers the claims cite (Mistral-7B: 32)."
     )
+
+    def batch_for(self, device: str, batch_dependent: bool = False) -> int:
+        """Texts per forward pass on `device` ("cpu", "cuda:0"), for poolings that do or do not depend on the batch."""
+        return self.cuda_batch_size if device.startswith("cuda") and not batch_dependent else self.batch_size
 
 
 class PipelineBConfig(Strict):

@@ -127,6 +127,26 @@ def test_pipeline_set_streams_all_720_texts_in_file_order_in_batches_of_8(stream
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["streams"]["pipeline"] == ["triplets", "non_empathy", "valence_stripped"]
     assert provenance["tokenization"]["bos"]["id"] == 1
+    assert provenance["batch_sizes"] == {"pipeline": 8, "validation": 8}  # the CPU: the published batch throughout
+
+
+def test_on_cuda_only_batch_independent_poolings_take_the_larger_batch(stream_params, tiny_model, monkeypatch):
+    """The published padded mean keeps its batches of 8 on CUDA; the validation set (mean of real tokens, last
+    token) takes cuda_batch_size."""
+    calls = {}
+
+    def record(model, texts, blocks, batch_size, max_tokens, poolings, description):
+        calls[description] = batch_size
+        return {p: torch.zeros(len(texts), len(blocks), model.d_model) for p in poolings}, [1] * len(texts)
+
+    on_cuda = replace(tiny_model, provenance={**tiny_model.provenance, "device": "cuda:0"})
+    monkeypatch.setattr(activations, "extract", record)
+    monkeypatch.setattr(activations, "load_model", lambda config: on_cuda)
+    monkeypatch.setattr(activations, "check_parity", lambda *args: {})
+    folder = activations.run(str(stream_params))
+    assert calls == {"pipeline texts": 8, "validation texts": 32}
+    assert json.loads((folder / "provenance.json").read_text())["batch_sizes"] == {"pipeline": 8, "validation": 32}
+    assert Params().activations.batch_for("cpu") == Params().activations.batch_for("cuda:0", batch_dependent=True) == 8
 
 
 def test_a_boundary_text_is_pooled_with_its_stream_neighbours(tiny_model):

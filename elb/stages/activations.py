@@ -9,6 +9,7 @@ import pandas as pd
 
 from elb.activations.extract import extract, hook_names, tokenization, warn_truncated
 from elb.activations.parity import check_parity
+from elb.activations.pooling import BATCH_DEPENDENT
 from elb.activations.store import ActivationSet, save_set
 from elb.artifacts import ACTIVATION_INDEX
 from elb.config import Params, load_params
@@ -34,9 +35,11 @@ def extract_set(model: LoadedModel, params: Params, rows: pd.DataFrame, text_set
     formatted = format_texts(rows, text_set)
     provenance["truncated_texts"][text_set] = warn_truncated(model, formatted, list(rows["text_id"]),
                                                              params.activations.max_tokens)
-    blocks = blocks_for(params, model.n_layers, text_set)
-    tensors, n_tokens = extract(model, formatted, blocks, params.activations.batch_size,
-                                params.activations.max_tokens, poolings_for(text_set), f"{text_set} texts")
+    blocks, poolings = blocks_for(params, model.n_layers, text_set), poolings_for(text_set)
+    batch = params.activations.batch_for(model.provenance["device"], bool(BATCH_DEPENDENT.intersection(poolings)))
+    provenance["batch_sizes"][text_set] = batch
+    tensors, n_tokens = extract(model, formatted, blocks, batch, params.activations.max_tokens, poolings,
+                                f"{text_set} texts")
     return ActivationSet(tensors, list(rows["text_id"]), blocks,
                          {"text_format": TEMPLATES[text_set], "provenance": provenance}), n_tokens
 
@@ -61,6 +64,7 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
         "poolings": sorted({pooling for name in activation_sets() for pooling in poolings_for(name)}),
         "streams": {name: list(stream(name)) for name in activation_sets()},
         "batch_size": params.activations.batch_size,
+        "batch_sizes": {},  # per text set, filled as each is extracted: batch_size, or cuda_batch_size on CUDA
         "max_tokens": params.activations.max_tokens,
         "truncated_texts": {},  # per text set, filled as each is extracted
     }

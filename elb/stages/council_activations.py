@@ -60,11 +60,12 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
     pairs = load_pairs(params.data_dir / FORMALITY.filename, FORMALITY)
     probe, readout = council_layer_refs(params, model_depth(params.model))
     model = load_model(params.model)
+    batch = act.batch_for(model.provenance["device"])  # every pooling here reads real tokens only
     formatted = format_texts(rows, "validation")
     parity = check_parity(model, formatted[:4], [probe.block, readout.block])  # the intervention reads HF states
-    depth, quartiles, n_tokens = every_state(model, formatted, act.batch_size, act.max_tokens, probe.block,
+    depth, quartiles, n_tokens = every_state(model, formatted, batch, act.max_tokens, probe.block,
                                              response_starts(model, formatted, prefixes(rows)), "council texts")
-    formality, _, formality_tokens = every_state(model, list(pairs["text"]), act.batch_size, act.max_tokens, None,
+    formality, _, formality_tokens = every_state(model, list(pairs["text"]), batch, act.max_tokens, None,
                                                  description="formality texts")
     labels, neutral = rows["label"].to_numpy(), (rows["group"] == "neutral").to_numpy()
     half = alternate_halves(labels)
@@ -75,7 +76,7 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
     every_vector = torch.from_numpy(np.concatenate([vectors, randoms])).float()
     neutral_rows = np.flatnonzero(neutral & half)[:council.intervention_texts]
     readouts, kl = intervene(model, [formatted[i] for i in neutral_rows], every_vector, probe.block, readout.block,
-                             act.batch_size, act.max_tokens)
+                             batch, act.max_tokens)
     tensors = {"depth": depth, "quartiles": quartiles, "formality": formality, "vectors": every_vector,
                "readout": readouts, "kl": kl}
     meta = {
@@ -96,7 +97,7 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
         "poolings": ["last_token", "response_quartile_means"],
         "intervention": "vector added to resid_post of the probe block at every position, every forward; "
                         "readout: last token at the readout block; KL at the last real token",
-        "batch_size": act.batch_size,
+        "batch_size": batch,
         "max_tokens": act.max_tokens,
     }
     index = pd.concat([index_frame("validation", rows["text_id"], rows["dataset"].values, rows["label"], n_tokens),

@@ -25,8 +25,9 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
     refs = eip_layer_refs(params, model_depth(params.model))
     model = load_model(params.model)
     blocks = [ref.block for ref in refs.values()]
+    batch = params.activations.batch_for(model.provenance["device"])  # masked mean of real tokens
     tensor, n_tokens = hidden_states_pooled(model, list(texts["text"]), [b + 1 for b in blocks],
-                                          params.activations.batch_size, cfg.max_tokens, description="EIP texts")
+                                          batch, cfg.max_tokens, description="EIP texts")
     tokenizer = model.hf_tokenizer
     provenance = {
         **base_provenance(params.seed),
@@ -38,7 +39,7 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
         "tokenization": {"method": f"the model's own tokenizer defaults, truncation at {cfg.max_tokens} tokens",
                          "adds_bos": tokenizer("a")["input_ids"][:1] == [tokenizer.bos_token_id]},
         "poolings": ["mean"],
-        "batch_size": params.activations.batch_size,
+        "batch_size": batch,
         "max_tokens": cfg.max_tokens,
         "truncated_texts": sum(n > cfg.max_tokens for n in n_tokens),
     }

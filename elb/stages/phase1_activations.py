@@ -108,7 +108,8 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
         [("empathy", row, False) for _, row in transfer_only.iterrows()]
     ref = phase1_layer_ref(params, model_depth(params.model))
     model = load_model(params.model)
-    read = {name: hidden_states_pooled(model, list(frame["text"]), [ref.mapped], act.batch_size, act.max_tokens,
+    batch = act.batch_for(model.provenance["device"])  # last real token: independent of the batch
+    read = {name: hidden_states_pooled(model, list(frame["text"]), [ref.mapped], batch, act.max_tokens,
                                        "last_token", f"Phase 1 {name} texts")[0][:, 0]
             for name, frame in (("empathy", used), ("control", control))}
     vectors = {"empathy": steering_vector(read["empathy"], used, cfg.vector_category, cfg.steering.vector_pairs,
@@ -140,7 +141,7 @@ def run(params_path: str = "params.yaml", model: str | None = None) -> Path:
         "layers": {"phase1": ref.describe()},
         "loader_parity": {"not applicable": "read from HF hidden_states directly, as the Phase 1 script did"},
         "poolings": ["last_token"],
-        "batch_size": act.batch_size,
+        "batch_size": batch,
         "max_tokens": act.max_tokens,
         "layer_convention": "HF hidden_states[i]: 0 = embeddings, i = output of decoder block i - 1; steering adds "
                             "alpha x vector to that block's output at every position on every step",
