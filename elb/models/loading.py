@@ -78,7 +78,11 @@ def _convert_gguf(gguf: Path, digest: str) -> Path:
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        staging.replace(folder)
+        try:
+            staging.replace(folder)
+        except OSError:  # another process (a parallel stage of the same weights) finished this conversion first
+            if not (folder / "config.json").exists():
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
